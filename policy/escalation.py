@@ -1,0 +1,110 @@
+"""Escalation paths: the level a case has reached, when the next falls, and the actions each level runs.
+
+The level is measured from the path's start event (the opening, or the reopen that started the current
+epoch; or the moment the current level was set) on the path's calendar. It never goes down while the
+case is open: the clock freezes when the case is solved or closed. A customer-requested escalation
+jumps straight to the path's ``customer_request`` level.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from policy.clock import Span
+from policy.compiled import EscalationPath, EscalationStep, Policy
+from policy.durations import DurationKind
+from policy.references import CUSTOMER_ESCALATION
+from policy.results import ActionKey, EscalationResult, PlannedAction
+from policy.timeline import Timeline
+
+
+def step_times(path: EscalationPath, start: datetime) -> list[tuple[EscalationStep, datetime]]:
+    """When each time-based level of the path falls for a case whose path started at ``start``
+    (levels reached only by a customer request are left out)."""
+    cal = path.calendar
+    floor = path.not_before
+    out = []
+    for step in path.steps:
+        if step.after is None:
+            continue
+        at = _after(cal, step.after, start)
+        if floor is not None:
+            at = max(at, _after(cal, floor, start))
+        out.append((step, at))
+    return out
+
+
+def _after(cal, duration, start: datetime) -> datetime:  # type: ignore[no-untyped-def]
+    if duration.kind is DurationKind.BUSINESS_DAYS:
+        return cal.add_business_days(start, duration.days)
+    return Span(cal, duration.business).add(start, duration.seconds)
+
+
+def _path_start(tl: Timeline, path: EscalationPath) -> datetime:
+    if path.start == "level_set":
+        return max(tl.epoch_start, tl.levels[-1].start)
+    return tl.epoch_start
+
+
+def evaluate_escalation(policy: Policy, tl: Timeline, now: datetime) -> EscalationResult | None:
+    path = tl.level.path
+    if path is None:
+        return None
+    start = _path_start(tl, path)
+    end = min(now, tl.stopped_at) if tl.stopped_at is not None else now
+    times = step_times(path, start)
+    level, reached_at = 0, None
+    for step, at in times:
+        if at <= end:
+            level, reached_at = step.level, at
+    customer = False
+    asked = tl.first_milestone.get(CUSTOMER_ESCALATION)
+    asked_this_epoch = [m.at for m in tl.case.milestones
+                        if m.name == CUSTOMER_ESCALATION and tl.epoch_start <= m.at <= end]
+    if asked is not None and asked_this_epoch and path.customer_request:
+        when = min(asked_this_epoch)
+        if path.customer_request > level:
+            level, reached_at, customer = path.customer_request, when, True
+    nxt = next(((s.level, at) for s, at in times if s.level > level), None)
+    if tl.stopped_at is not None:
+        nxt = None
+    return EscalationResult(path.name, level, reached_at, nxt[0] if nxt else None, nxt[1] if nxt else None,
+                            customer)
+
+
+def escalation_actions(policy: Policy, tl: Timeline, result: EscalationResult | None,
+                       now: datetime) -> list[PlannedAction]:
+    """The actions of every level reached (due) and of the next level (upcoming), each keyed so it runs
+    once per case and reopen epoch."""
+    if result is None:
+        return []
+    path = policy.paths[result.path]
+    start = _path_start(tl, path)
+    times = {s.level: at for s, at in step_times(path, start)}
+    out: list[PlannedAction] = []
+    case_id = tl.case.id
+    for step in path.steps:
+        if step.level > result.level and step.level != result.next_level:
+            continue
+        due = times.get(step.level)
+        if step.level <= result.level and result.customer_requested and result.reached_at is not None:
+            due = min(due, result.reached_at) if due is not None else result.reached_at
+        if due is None:
+            continue
+        why = f"escalation level {step.level}{' (' + step.name + ')' if step.name else ''} on path {path.name}"
+        if result.customer_requested and step.level <= result.level:
+            why += ", requested by the customer"
+        for i, act in enumerate(step.actions):
+            kind = act.kind
+            value: str
+            targets: tuple[str, ...] = ()
+            if kind == "field":
+                assert act.field is not None
+                value = ",".join(f"{k}={v}" for k, v in act.field.items())
+            elif kind == "notify":
+                value, targets = why, tuple(act.notify or ())
+            else:
+                value = str(getattr(act, kind))
+            key = ActionKey(case_id, f"escalation.{i}.{kind}", str(step.level), tl.epoch)
+            out.append(PlannedAction(key, kind, value, due, why, targets))
+    return out

@@ -1,0 +1,264 @@
+"""Timer semantics at the edges where SLA tools go wrong: outside hours, pauses over nights and weekends,
+level changes, ranges, periodic updates, DST, reopening, escalation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from policy.errors import CaseError
+from policy.evaluate import evaluate
+from policy.results import TargetState
+from tests.policy_fixtures import UTC, case, den, policy
+
+P = policy()
+
+
+def target(ev, name):  # type: ignore[no-untyped-def]
+    t = ev.target(name)
+    assert t is not None, name
+    return t
+
+
+def test_case_opened_outside_hours_starts_at_next_opening() -> None:
+    # Friday 18:30 Denver: 8 business hours run Monday 08:00-16:00
+    ev = evaluate(P, case(den(2026, 11, 20, 18, 30)), den(2026, 11, 21, 12, 0))
+    fr = target(ev, "first_response")
+    assert fr.due_at == den(2026, 11, 23, 16, 0)
+    assert fr.state is TargetState.RUNNING
+    assert fr.remaining == 8 * 3600  # nothing counted over the weekend
+
+
+def test_holiday_is_skipped() -> None:
+    # Wednesday before Thanksgiving 15:00: 2 h Wed, Thursday holiday, 6 h Friday -> Fri 14:00
+    ev = evaluate(P, case(den(2026, 11, 25, 15, 0)), den(2026, 11, 25, 15, 0))
+    assert target(ev, "first_response").due_at == den(2026, 11, 27, 14, 0)
+
+
+def test_business_days_same_local_time() -> None:
+    # 3 business days from Wed 25 Nov 10:00 (Thanksgiving skipped): Fri 27, Mon 30, Tue 1 Dec 10:00
+    ev = evaluate(P, case(den(2026, 11, 25, 10, 0)), den(2026, 11, 25, 10, 0))
+    assert target(ev, "resolution").due_at == den(2026, 12, 1, 10, 0)
+
+
+def test_pause_spanning_night_and_weekend_extends_due() -> None:
+    opened = den(2026, 11, 19, 9, 0)  # Thursday
+    # waiting on the customer Thursday 10:00 until Monday 11:00: 1 business hour used before the pause
+    c = case(opened, statuses=[(opened, "New"), (den(2026, 11, 19, 10, 0), "Waiting"),
+                               (den(2026, 11, 23, 11, 0), "Open")])
+    ev = evaluate(P, c, den(2026, 11, 23, 11, 0))
+    fr = target(ev, "first_response")
+    # 7 business hours left from Mon 11:00: Mon 11:00-17:00 (6 h) + Tue 08:00-09:00
+    assert fr.due_at == den(2026, 11, 24, 9, 0)
+    assert fr.remaining == 7 * 3600
+
+
+def test_paused_target_has_no_due_and_reports_paused() -> None:
+    opened = den(2026, 11, 19, 9, 0)
+    c = case(opened, statuses=[(opened, "New"), (den(2026, 11, 19, 10, 0), "Waiting")])
+    fr = target(evaluate(P, c, den(2026, 11, 30, 12, 0)), "first_response")
+    assert fr.state is TargetState.PAUSED
+    assert fr.due_at is None
+    assert fr.remaining == 7 * 3600
+
+
+def test_met_target_stays_met_after_level_raise() -> None:
+    opened = den(2026, 11, 19, 9, 0)
+    # answered after 3 business hours at P3 (met), raised to P1 later: P1 wants 30 min, still met
+    c = case(opened, levels=[(opened, "P3"), (den(2026, 11, 19, 14, 0), "P1")], agent=[den(2026, 11, 19, 12, 0)])
+    fr = target(evaluate(P, c, den(2026, 11, 19, 15, 0)), "first_response")
+    assert fr.state is TargetState.MET
+    assert fr.level == "P3"
+    assert fr.met_at == den(2026, 11, 19, 12, 0)
+
+
+def test_level_raise_recomputes_from_opening_by_default() -> None:
+    opened = den(2026, 11, 19, 9, 0)
+    c = case(opened, levels=[(opened, "P3"), (den(2026, 11, 19, 10, 0), "P1")])
+    fr = target(evaluate(P, c, den(2026, 11, 19, 10, 0)), "first_response")
+    assert fr.level == "P1"
+    assert fr.due_at == den(2026, 11, 19, 9, 30)  # 30 min from the opening, under the new level
+    assert fr.state is TargetState.BREACHED
+
+
+def test_level_raise_from_change_restarts_at_the_change() -> None:
+    p = policy(**{"default_level: P3": "default_level: P3\nlevel_change: from_change"})
+    opened = den(2026, 11, 19, 9, 0)
+    c = case(opened, levels=[(opened, "P3"), (den(2026, 11, 19, 10, 0), "P1")])
+    fr = target(evaluate(p, c, den(2026, 11, 19, 10, 0)), "first_response")
+    assert fr.due_at == den(2026, 11, 19, 10, 30)
+    assert fr.state is TargetState.RUNNING
+
+
+def test_range_warns_at_low_end_and_breaches_at_high_end() -> None:
+    opened = den(2026, 11, 1, 12, 0)
+    c = case(opened, "P2")
+    tf = target(evaluate(P, c, opened + timedelta(days=6)), "temporary_fix")
+    assert tf.warn_at == opened + timedelta(days=5)
+    assert tf.due_at == opened + timedelta(days=10)
+    assert tf.state is TargetState.WARNING
+    assert target(evaluate(P, c, opened + timedelta(days=4)), "temporary_fix").state is TargetState.RUNNING
+    assert target(evaluate(P, c, opened + timedelta(days=10, seconds=1)), "temporary_fix").state is TargetState.BREACHED
+
+
+def test_range_across_dst_counts_elapsed_time_not_wall_clock() -> None:
+    # 5 to 10 days of calendar time across the fall-back night (1 Nov 2026): 240 hours exactly
+    opened = den(2026, 10, 30, 12, 0)
+    tf = target(evaluate(P, case(opened, "P2"), opened), "temporary_fix")
+    assert tf.due_at is not None
+    assert tf.due_at.timestamp() - opened.timestamp() == 240 * 3600
+    assert tf.due_at == den(2026, 11, 9, 11, 0)  # 12:00 MDT + 240 h = 11:00 MST
+
+
+def test_warn_fraction() -> None:
+    opened = den(2026, 11, 19, 9, 0)
+    rs = target(evaluate(P, case(opened, "P1"), opened + timedelta(hours=2, minutes=5)), "restoration")
+    assert rs.warn_at == opened + timedelta(hours=2)
+    assert rs.state is TargetState.WARNING
+
+
+def test_met_late_is_breached_with_met_at() -> None:
+    opened = den(2026, 11, 19, 9, 0)
+    c = case(opened, "P1", milestones=[(opened + timedelta(hours=5), "restoration")])
+    rs = target(evaluate(P, c, opened + timedelta(hours=6)), "restoration")
+    assert rs.state is TargetState.BREACHED
+    assert rs.met_at == opened + timedelta(hours=5)
+    assert rs.remaining == -3600
+
+
+def test_periodic_updates_next_due_and_missed() -> None:
+    opened = den(2026, 11, 19, 9, 0)
+    c = case(opened, "P1", agent=[opened + timedelta(minutes=20), opened + timedelta(hours=3, minutes=20)])
+    pu = target(evaluate(P, c, opened + timedelta(hours=3, minutes=50)), "periodic_update")
+    assert pu.due_at == opened + timedelta(hours=4, minutes=20)
+    assert pu.missed == 2  # the gap 00:20 -> 03:20 held two whole hours without an update
+    assert pu.state is TargetState.RUNNING
+    late = target(evaluate(P, c, opened + timedelta(hours=6)), "periodic_update")
+    assert late.state is TargetState.BREACHED
+    assert late.missed == 4
+
+
+def test_periodic_update_business_interval_over_weekend() -> None:
+    opened = den(2026, 11, 20, 10, 0)  # Friday
+    c = case(opened, agent=[den(2026, 11, 20, 11, 0)])
+    pu = target(evaluate(P, c, den(2026, 11, 21, 12, 0)), "periodic_update")
+    assert pu.due_at == den(2026, 11, 23, 11, 0)  # 1 business day: Monday, same local time
+
+
+def test_dst_spring_forward_business_hours() -> None:
+    # Friday 6 March 2026 16:00 MST + 8 business hours: 1 h Fri, Mon 9 March (MDT) 08:00 + 7 h = 15:00 MDT
+    ev = evaluate(P, case(den(2026, 3, 6, 16, 0)), den(2026, 3, 6, 16, 0))
+    due = target(ev, "first_response").due_at
+    assert due == den(2026, 3, 9, 15, 0)
+    assert due is not None and due.utcoffset() == timedelta(hours=-6)
+
+
+def test_resolution_met_when_solved_and_resumes_on_reopen() -> None:
+    opened = den(2026, 11, 19, 9, 0)
+    solved = den(2026, 11, 19, 11, 0)
+    c = case(opened, statuses=[(opened, "New"), (solved, "Solved")])
+    ev = evaluate(P, c, den(2026, 11, 20, 9, 0))
+    assert target(ev, "resolution").state is TargetState.MET
+    assert ev.epoch == 0 and not ev.open
+    reopened = case(opened, statuses=[(opened, "New"), (solved, "Solved"), (den(2026, 11, 23, 9, 0), "Open")])
+    ev2 = evaluate(P, reopened, den(2026, 11, 23, 9, 0))
+    res = target(ev2, "resolution")
+    assert ev2.epoch == 1 and ev2.open
+    assert res.state is TargetState.RUNNING
+    # 2 business hours were used before solving; the closed days do not count
+    assert res.remaining == pytest.approx(3 * 9 * 3600 - 2 * 3600)
+
+
+def test_customer_reply_after_close_reopens_within_window_else_opens_related() -> None:
+    opened = den(2026, 11, 2, 9, 0)
+    solved = den(2026, 11, 3, 9, 0)
+    within = case(opened, statuses=[(opened, "New"), (solved, "Solved")], customer=[den(2026, 11, 9, 9, 0)])
+    ev = evaluate(P, within, den(2026, 11, 9, 9, 5))
+    assert [(a.kind, a.value) for a in ev.due] == [("set_status", "Open")]
+    later = case(opened, statuses=[(opened, "New"), (solved, "Solved")], customer=[den(2026, 11, 11, 9, 0)])
+    ev = evaluate(P, later, den(2026, 11, 11, 9, 5))
+    assert [a.kind for a in ev.due] == ["open_related"]
+
+
+def test_escalation_levels_not_before_and_next() -> None:
+    opened = den(2026, 11, 19, 9, 0)
+    c = case(opened, "P1")
+    assert evaluate(P, c, opened + timedelta(minutes=45)).escalation.level == 0  # type: ignore[union-attr]
+    esc = evaluate(P, c, opened + timedelta(hours=1)).escalation
+    assert esc is not None and esc.level == 1 and esc.reached_at == opened + timedelta(hours=1)
+    assert esc.next_level == 2 and esc.next_at == opened + timedelta(hours=2)
+    ev = evaluate(P, c, opened + timedelta(hours=7))
+    assert ev.escalation is not None and ev.escalation.level == 3 and ev.escalation.next_at is None
+    keys = sorted(str(a.key) for a in ev.due if a.key.action.startswith("escalation"))
+    assert keys == ["C-1:escalation.0.note:1:0", "C-1:escalation.0.notify:2:0", "C-1:escalation.1.tag:2:0"]
+
+
+def test_customer_requested_escalation_jumps_the_path() -> None:
+    opened = den(2026, 11, 19, 9, 0)
+    c = case(opened, "P1", milestones=[(opened + timedelta(minutes=10), "customer_escalation")])
+    esc = evaluate(P, c, opened + timedelta(minutes=20)).escalation
+    assert esc is not None and esc.level == 2 and esc.customer_requested
+    assert esc.reached_at == opened + timedelta(minutes=10)
+
+
+def test_escalation_freezes_when_solved() -> None:
+    opened = den(2026, 11, 19, 9, 0)
+    c = case(opened, "P1", statuses=[(opened, "New"), (opened + timedelta(minutes=90), "Solved")])
+    esc = evaluate(P, c, opened + timedelta(days=3)).escalation
+    assert esc is not None and esc.level == 1 and esc.next_at is None
+
+
+def test_workaround_steps_level_down_once() -> None:
+    opened = den(2026, 11, 19, 9, 0)
+    c = case(opened, "P1", milestones=[(opened + timedelta(hours=1), "restoration")])
+    acts = [a for a in evaluate(P, c, opened + timedelta(hours=2)).due if a.kind == "set_level"]
+    assert [(a.value, a.due_at) for a in acts] == [("P2", opened + timedelta(hours=1))]
+    stepped = case(opened, levels=[(opened, "P1"), (opened + timedelta(hours=1, minutes=5), "P2")],
+                   milestones=[(opened + timedelta(hours=1), "restoration")])
+    assert not [a for a in evaluate(P, stepped, opened + timedelta(hours=2)).due if a.kind == "set_level"]
+
+
+def test_breach_note_is_keyed_per_target_level_and_epoch() -> None:
+    opened = den(2026, 11, 19, 9, 0)
+    ev = evaluate(P, case(opened, "P1"), opened + timedelta(minutes=40))
+    notes = [str(a.key) for a in ev.due if a.key.action.startswith("breach.")]
+    assert notes == ["C-1:breach.first_response:P1:0"]
+
+
+def test_next_change_at_is_the_earliest_future_boundary() -> None:
+    opened = den(2026, 11, 19, 9, 0)
+    ev = evaluate(P, case(opened, "P1"), opened + timedelta(minutes=5))
+    assert ev.next_change_at == opened + timedelta(minutes=30)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"level": "P9"}, "level 'P9'"),
+    ({"statuses": "Nope"}, "status 'Nope'"),
+    ({"region": "mars"}, None),
+])
+def test_case_the_policy_cannot_place_raises_case_error(kwargs: dict[str, str], message: str | None) -> None:
+    opened = den(2026, 11, 19, 9, 0)
+    if "statuses" in kwargs:
+        c = case(opened, statuses=[(opened, kwargs["statuses"])])
+    elif "region" in kwargs:
+        p = policy(**{"default_level: P3": "default_level: P3\nregions: {earth: {calendar: office}}"})
+        with pytest.raises(CaseError, match="region 'mars'"):
+            evaluate(p, case(opened, region="mars"), opened)
+        return
+    else:
+        c = case(opened, kwargs["level"])
+    with pytest.raises(CaseError, match=message):
+        evaluate(P, c, opened)
+
+
+def test_aliases_and_case_insensitive_level_names() -> None:
+    opened = den(2026, 11, 19, 9, 0)
+    assert evaluate(P, case(opened, "urgent"), opened).level == "P1"
+
+
+def test_evaluation_is_deterministic_and_reads_no_clock() -> None:
+    opened = den(2026, 11, 19, 9, 0).astimezone(UTC)
+    c = case(opened, "P1", agent=[opened + timedelta(minutes=20)])
+    now = opened + timedelta(hours=3)
+    assert evaluate(P, c, now) == evaluate(P, c, now)
