@@ -27,9 +27,6 @@ def evaluate(policy: Policy, case: Case, now: datetime) -> Evaluation:
     escalation = evaluate_escalation(policy, tl, now)
     targets = tuple(evaluate_targets(policy, tl, now, escalation.reached_at if escalation else None))
     actions = [*escalation_actions(policy, tl, escalation, now), *lifecycle_actions(policy, tl, targets, now)]
-    if tl.status.stopped:
-        # a solved or closed case gets no notes, tags or notifications; only the reopen rules apply
-        actions = [a for a in actions if a.kind in ("set_status", "open_related")]
     due = tuple(a for a in actions if a.due_at <= now)
     upcoming = tuple(sorted((a for a in actions if a.due_at > now), key=lambda a: a.due_at))
     boundaries = [a.due_at for a in upcoming]

@@ -86,9 +86,15 @@ def _reopen(policy: Policy, tl: Timeline) -> list[PlannedAction]:
 
 def _close_no_response(policy: Policy, tl: Timeline) -> list[PlannedAction]:
     rule = policy.spec.lifecycle.close_no_response
-    seg = tl.segments[-1]
-    if rule is None or seg.status.category.value != "pending":
+    if rule is None:
         return []
+    seg = tl.segments[-1]
+    if seg.status.category.value != "pending":
+        # a case this rule already closed still owns its note, so a note that failed is retried
+        before = tl.segments[-2] if len(tl.segments) > 1 else None
+        if seg.status.name != rule.status or before is None or before.status.category.value != "pending":
+            return []
+        seg = before
     since = seg.start
     cal = policy.calendars[rule.calendar] if rule.calendar else (
         policy.region_calendar(tl.case.region) or policy.default_calendar)

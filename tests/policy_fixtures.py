@@ -55,7 +55,10 @@ statuses:
   - {name: Open, category: open}
   - {name: Waiting, category: pending, pauses: all}
   - {name: Solved, category: solved}
-lifecycle: {reopen_window: 7 days, reopen_status: Open}
+lifecycle:
+  reopen_window: 7 days
+  reopen_status: Open
+  close_no_response: {after: 2 business days, status: Solved}
 contacts: {boss: {}}
 escalation_paths:
   clock:

@@ -175,10 +175,11 @@ def test_customer_reply_after_close_reopens_within_window_else_opens_related() -
     solved = den(2026, 11, 3, 9, 0)
     within = case(opened, statuses=[(opened, "New"), (solved, "Solved")], customer=[den(2026, 11, 9, 9, 0)])
     ev = evaluate(P, within, den(2026, 11, 9, 9, 5))
-    assert [(a.kind, a.value) for a in ev.due] == [("set_status", "Open")]
+    reopen = [(a.kind, a.value) for a in ev.due if a.kind in ("set_status", "open_related")]
+    assert reopen == [("set_status", "Open")]
     later = case(opened, statuses=[(opened, "New"), (solved, "Solved")], customer=[den(2026, 11, 11, 9, 0)])
     ev = evaluate(P, later, den(2026, 11, 11, 9, 5))
-    assert [a.kind for a in ev.due] == ["open_related"]
+    assert [a.kind for a in ev.due if a.kind in ("set_status", "open_related")] == ["open_related"]
 
 
 def test_escalation_levels_not_before_and_next() -> None:

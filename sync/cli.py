@@ -1,0 +1,359 @@
+"""The ``casewarden`` command line: a thin layer over the library.
+
+Every domain error is caught here and turned into a message that says what to do next; exit codes are
+stable so cron jobs and CI can act on them: 0 ok, 1 problems found (invalid policy, failed changes),
+2 usage or configuration error, 3 another runner holds the lock, 4 tracker unreachable.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.console import Console
+
+from policy.errors import CasewardenError, CaseError, ConfigError, LockedError, PolicyError
+from policy.explain import due_untouched, explain
+from policy.loader import load_policy
+from policy.presets import preset_names, preset_path
+from sync.logs import setup_logging
+from sync.render import render_tables
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_LOCKED, EXIT_TRACKER = 0, 1, 2, 3, 4
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class CliGroup(click.Group):
+    """Maps casewarden errors to messages and exit codes in one place."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except PolicyError as exc:
+            for p in exc.problems:
+                err_console.print(f"[red]error[/red] {p}", highlight=False, markup=True, soft_wrap=True)
+            err_console.print(f"{len(exc.problems)} problem(s) found.")
+            sys.exit(EXIT_PROBLEMS)
+        except LockedError as exc:
+            err_console.print(f"[yellow]locked[/yellow] {exc}")
+            sys.exit(EXIT_LOCKED)
+        except (ConfigError, CaseError) as exc:
+            err_console.print(f"[red]error[/red] {exc}", highlight=False)
+            sys.exit(EXIT_USAGE)
+        except CasewardenError as exc:
+            err_console.print(f"[red]error[/red] {exc}", highlight=False)
+            sys.exit(EXIT_TRACKER)
+
+
+@click.group(cls=CliGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="casewarden")
+@click.option("--log-format", type=click.Choice(["human", "json"]), default="human", show_default=True,
+              help="log lines on stderr: human-readable or JSON lines")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="warning",
+              show_default=True)
+def main(log_format: str, log_level: str) -> None:
+    """casewarden: support case handling policy as code, enforced on the trackers you already use."""
+    setup_logging(log_format, log_level)
+
+
+CONFIG_OPTION = click.option("-c", "--config", "config", default="casewarden.yaml", show_default=True,
+                             type=click.Path(dir_okay=False), help="the deployment file")
+
+
+def _progress() -> tuple[Callable[[str, int], None] | None, Callable[[], None]]:
+    """A live progress line on long reads and applies, only when stderr is a terminal."""
+    if not err_console.is_terminal:
+        return None, lambda: None
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err_console, transient=True)
+    tasks: dict[str, TaskID] = {}
+    bar.start()
+
+    def tick(label: str, n: int) -> None:
+        if label not in tasks:
+            tasks[label] = bar.add_task(label, total=None)
+        bar.advance(tasks[label], n)
+        bar.update(tasks[label], description=f"{label}: {int(bar.tasks[tasks[label]].completed)} case(s)")
+
+    return tick, bar.stop
+
+
+@main.command("demo")
+@click.option("--preset", default="priority-lifecycle", show_default=True, help="bundled preset to enforce")
+@click.option("--cases", default=300, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.option("--keep", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="directory to keep the demo tracker, deployment and state in (default: a temporary one)")
+def demo(preset: str, cases: int, seed: int, keep: Path | None) -> None:
+    """Full cycle on the embedded tracker with generated cases: plan, run, run again, report."""
+    from sync.demo import run_demo
+
+    sys.exit(run_demo(console, preset=preset, cases=cases, seed=seed, keep=keep))
+
+
+@main.command("init")
+@click.option("--preset", required=True, help="preset to start from (see: casewarden policy presets)")
+@click.option("--tracker", type=click.Choice(["local", "zendesk", "jira"]), default="local", show_default=True)
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True)
+@click.option("--force", is_flag=True, help="overwrite existing files")
+def init(preset: str, tracker: str, directory: Path, force: bool) -> None:
+    """Write a commented policy.yaml and casewarden.yaml to start from."""
+    from sync.init_files import write_init
+
+    policy_out, deploy_out = write_init(directory, preset, tracker, force=force)
+    console.print(f"wrote {policy_out} and {deploy_out}\nnext: casewarden doctor -c {deploy_out}; "
+                  f"casewarden plan -c {deploy_out}", highlight=False)
+
+
+@main.command("plan")
+@CONFIG_OPTION
+@click.option("--json", "as_json", is_flag=True)
+def plan(config: str, as_json: bool) -> None:
+    """Print exactly what 'run' would do now; changes nothing."""
+    from sync.deployment import load_deployment
+    from sync.summary import cycle_json, print_cycle
+    from sync.wiring import Runtime
+
+    tick, stop = _progress()
+    with Runtime(load_deployment(config), with_channels=False, progress=tick) as rt:
+        try:
+            result = rt.engine.plan()
+        finally:
+            stop()
+    if as_json:
+        click.echo(json.dumps(cycle_json(result), indent=2))
+    else:
+        print_cycle(result, console)
+
+
+@main.command("run")
+@CONFIG_OPTION
+@click.option("--once", "once", is_flag=True, help="run one cycle and exit (the default)")
+@click.option("--every", "every", default=None, help="keep running, one cycle per interval: 30s, 5m, 1h")
+@click.option("--json", "as_json", is_flag=True, help="print each cycle's summary as JSON")
+def run(config: str, once: bool, every: str | None, as_json: bool) -> None:
+    """Run sync cycles: exit 0 when all changes applied, 1 when some failed, 3 when another runner holds
+    the lock, 4 when the tracker cannot be reached."""
+    from sync.deployment import load_deployment, parse_interval
+    from sync.scheduler import run_every
+    from sync.summary import cycle_json, print_cycle
+    from sync.wiring import Runtime
+
+    if once and every:
+        raise click.UsageError("use --once or --every, not both")
+    deployment = load_deployment(config)
+    tick, stop = _progress() if not every else (None, lambda: None)
+    with Runtime(deployment, progress=tick) as rt:
+        def cycle() -> int:
+            try:
+                result = rt.engine.run_once()
+            finally:
+                stop()
+            if as_json:
+                click.echo(json.dumps(cycle_json(result)))
+            else:
+                print_cycle(result, console)
+            failed = any(t.failed or t.notify_failed for t in result.trackers)
+            return EXIT_PROBLEMS if failed else EXIT_OK
+
+        if every:
+            try:
+                seconds = parse_interval(every)
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), param_hint="--every") from None
+            failures = run_every(seconds, cycle)
+            sys.exit(EXIT_PROBLEMS if failures else EXIT_OK)
+        sys.exit(cycle())
+
+
+@main.command("report")
+@CONFIG_OPTION
+@click.option("--since", default=None, help="cases opened since this date or instant (ISO-8601)")
+@click.option("--until", default=None, help="cases opened until this date or instant (default: now)")
+@click.option("--tracker", default=None, help="only this tracker")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "html"]), default="table",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="write to this file")
+def report(config: str, since: str | None, until: str | None, tracker: str | None, fmt: str,
+           output: str | None) -> None:
+    """SLA attainment per level and target, breaches and how late, escalations reached."""
+    from sync.deployment import load_deployment
+    from sync.report import build_report, render_report
+    from sync.state import StateStore
+
+    deployment = load_deployment(config)
+    store = StateStore(deployment.state_path)
+    try:
+        rep = build_report(store, since=_parse_day_or_instant(since) if since else None,
+                           until=_parse_day_or_instant(until) if until else datetime.now(UTC), tracker=tracker)
+    finally:
+        store.close()
+    if output:
+        with open(output, "w", encoding="utf-8", newline="") as fh:
+            render_report(rep, fmt, fh, None)  # type: ignore[arg-type]
+        console.print(f"wrote {output}")
+    else:
+        render_report(rep, fmt, None if fmt == "table" else sys.stdout, console)  # type: ignore[arg-type]
+
+
+@main.command("doctor")
+@CONFIG_OPTION
+def doctor(config: str) -> None:
+    """Check the deployment: connection, permissions, mapping of every level and status, fields present,
+    notification channels; exit 1 if anything needs fixing."""
+    from sync.deployment import load_deployment
+    from sync.doctor import run_doctor
+
+    checks = run_doctor(load_deployment(config))
+    for c in checks:
+        mark = "[green]ok[/green]  " if c.ok else "[red]FAIL[/red]"
+        console.print(f"{mark} {c.scope}: {c.name}" + (f" - {c.detail}" if c.detail else ""), highlight=False,
+                      soft_wrap=True)
+    bad = [c for c in checks if not c.ok]
+    console.print(f"{len(checks) - len(bad)} ok, {len(bad)} to fix")
+    sys.exit(EXIT_PROBLEMS if bad else EXIT_OK)
+
+
+@main.command("bootstrap")
+@CONFIG_OPTION
+@click.option("--apply", "do_apply", is_flag=True, help="create what is missing (default: only show it)")
+def bootstrap(config: str, do_apply: bool) -> None:
+    """Show, then with --apply create, the tracker fields and statuses the deployment needs."""
+    from sync.deployment import load_deployment
+    from sync.wiring import Runtime, needs
+
+    with Runtime(load_deployment(config), with_channels=False) as rt:
+        for spec in rt.deployment.spec.trackers:
+            conn = rt.connectors[spec.name]
+            steps = conn.bootstrap_plan(needs(rt.policy, spec))
+            missing = [s for s in steps if not s.exists]
+            for s in steps:
+                state = "exists " if s.exists else ("create " if do_apply else "missing")
+                console.print(f"  {state} {spec.name}: {s.kind} {s.name}" + (f" ({s.detail})" if s.detail else ""),
+                              highlight=False)
+            if do_apply and missing:
+                conn.bootstrap_apply(missing)
+                console.print(f"{spec.name}: created {len(missing)}")
+            elif missing:
+                console.print(f"{spec.name}: {len(missing)} missing; run again with --apply to create them")
+
+
+@main.group()
+def policy() -> None:
+    """Check, explain and inspect policy files and bundled presets."""
+
+
+@policy.command("validate")
+@click.argument("files", nargs=-1, required=True)
+def policy_validate(files: tuple[str, ...]) -> None:
+    """Check policy FILES (or preset names); exit 1 if any has a problem, listing every one."""
+    failed = 0
+    for f in files:
+        try:
+            p = load_policy(f)
+        except PolicyError as exc:
+            failed += 1
+            for prob in exc.problems:
+                err_console.print(f"[red]error[/red] {prob}", highlight=False, soft_wrap=True)
+            continue
+        console.print(f"[green]ok[/green] {f}: {p.name} ({len(p.levels)} levels, {len(p.statuses)} statuses, "
+                      f"{len(p.calendars)} calendars, {len(p.paths)} escalation paths)", highlight=False)
+    if failed:
+        err_console.print(f"{failed} of {len(files)} file(s) have problems.")
+        sys.exit(EXIT_PROBLEMS)
+
+
+@policy.command("explain")
+@click.argument("file")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json"]), default="table",
+              show_default=True)
+def policy_explain(file: str, fmt: str) -> None:
+    """Print the policy as tables: levels with targets and coverage, calendars, escalation, statuses."""
+    render_tables(explain(load_policy(file)), fmt, console)
+
+
+@policy.command("schema")
+def policy_schema() -> None:
+    """Print the JSON Schema of policy files, for editor completion and checks."""
+    from policy.model import PolicySpec
+
+    schema = PolicySpec.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "casewarden policy"
+    click.echo(json.dumps(schema, indent=2))
+
+
+@policy.command("presets")
+def policy_presets() -> None:
+    """List the bundled presets; a preset name works wherever a policy file does."""
+    for name in preset_names():
+        p = load_policy(name)
+        path = preset_path(name)
+        console.print(f"[bold]{name}[/bold]  {p.spec.policy.description}", highlight=False)
+        console.print(f"    source: {p.spec.policy.source}; file: {path}", highlight=False)
+
+
+def _parse_instant(text: str) -> datetime:
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"'{text}' is not an ISO-8601 instant, e.g. 2026-11-20T09:30:00-07:00") from None
+    if t.tzinfo is None:
+        raise click.BadParameter(f"'{text}' has no UTC offset; add one, e.g. 2026-11-20T09:30:00-07:00 or Z")
+    return t
+
+
+@main.command("due")
+@click.argument("policy_file", metavar="POLICY")
+@click.option("--level", "level", required=True, help="level id, name or alias")
+@click.option("--opened", required=True, help="ISO-8601 instant with its UTC offset")
+@click.option("--region", default=None, help="region (picks the business-hours calendar)")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def due(policy_file: str, level: str, opened: str, region: str | None, as_json: bool) -> None:
+    """When each target and escalation level falls for a case opened at OPENED that nobody touches."""
+    pol = load_policy(policy_file)
+    report = due_untouched(pol, level, _parse_instant(opened), region)
+    if as_json:
+        click.echo(json.dumps({
+            "level": report.level,
+            "targets": [{"name": t.name, "metric": t.metric, "due": _iso(t.due), "warn_at": _iso(t.warn_at)}
+                        for t in report.targets],
+            "escalations": [{"level": lvl, "at": _iso(at)} for lvl, at in report.escalations],
+        }, indent=2))
+        return
+    console.print(f"Level {report.level}, opened {opened}" + (f", region {region}" if region else ""))
+    for t in report.targets:
+        due_text = _iso(t.due) or "untimed"
+        warn = f" (warn {_iso(t.warn_at)})" if t.warn_at else ""
+        console.print(f"  {t.name:<20} due {due_text}{warn}", highlight=False)
+    for lvl, at in report.escalations:
+        console.print(f"  escalation level {lvl:<4} at  {_iso(at)}", highlight=False)
+
+
+def _parse_day_or_instant(text: str) -> datetime:
+    if len(text) == 10:
+        try:
+            return datetime.fromisoformat(text).replace(tzinfo=UTC)
+        except ValueError:
+            pass
+    return _parse_instant(text)
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat() if t is not None else None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

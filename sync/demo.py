@@ -1,0 +1,127 @@
+"""``casewarden demo``: the whole cycle on one machine with nothing else installed.
+
+A temporary embedded tracker is filled with generated case histories, a deployment is written for a
+bundled preset, and the demo shows a plan, one applied cycle (escalations fired, breaches flagged,
+statuses moved), a second cycle that writes nothing, and the attainment report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from rich.console import Console
+from rich.rule import Rule
+
+from connectors.base import ChangeKind
+from connectors.local import LocalTracker
+from connectors.local.generator import generate
+from policy.loader import load_policy
+from sync.deployment import load_deployment
+from sync.init_files import write_init
+from sync.summary import print_cycle
+from sync.wiring import Runtime
+
+DEFAULT_PRESET = "priority-lifecycle"
+
+
+def run_demo(console: Console, *, preset: str = DEFAULT_PRESET, cases: int = 300, seed: int = 7,
+             keep: Path | None = None, now: datetime | None = None, report_format: str = "table") -> int:
+    now = now or datetime.now(UTC)
+    workdir = keep or Path(tempfile.mkdtemp(prefix="casewarden-demo-"))
+    pol = load_policy(preset)
+    policy_file, deploy_file = write_init(workdir, preset, "local", force=True)
+    console.print(Rule(f"casewarden demo: preset {preset}"))
+    console.print(f"Working in {workdir} (policy {policy_file.name}, deployment {deploy_file.name})",
+                  highlight=False)
+
+    tracker = LocalTracker(workdir / "tracker.sqlite")
+    first_type = pol.spec.case_types[0].id if pol.spec.case_types else None
+    levels = [lv.id for lv in pol.levels_by_rank if not lv.spec.staff_only
+              and (lv.spec.case_type in (None, first_type))]
+    milestones = [m for m in ("restoration", "temporary_fix", "permanent_fix")
+                  if any(t.metric.value == m for lv in pol.levels.values() for t in lv.targets)]
+    generate(tracker, count=cases, levels=levels,
+             statuses={s.name: s.category.value for s in pol.statuses.values()},
+             start=now - timedelta(days=21), end=now, seed=seed, regions=list(pol.spec.regions),
+             milestones=milestones, intake_items=pol.spec.intake.required_information)
+    tracker.close()
+    console.print(f"Generated {cases} case histories over the last 21 days "
+                  f"(levels {', '.join(levels)}; seed {seed}).\n", highlight=False)
+
+    deployment = load_deployment(deploy_file)
+    with _webhook_receiver() as (url, received), \
+            Runtime(deployment, clock=lambda: now, environ={**os.environ, "CASEWARDEN_WEBHOOK_URL": url}) as rt:
+        console.print(Rule("1. casewarden plan (changes nothing)"))
+        plan = rt.engine.plan()
+        print_cycle(plan, console)
+        console.print(Rule("2. casewarden run --once"))
+        run = rt.engine.run_once()
+        print_cycle(run, console)
+        _highlights(console, run)
+        console.print(f"  notifications received by the demo's local webhook ({url}): {len(received)}",
+                      highlight=False)
+        for body in received[:3]:
+            console.print(f"    {body.get('text', '')}", highlight=False, soft_wrap=True)
+        console.print(Rule("3. casewarden run --once again: nothing changed, nothing written"))
+        again = rt.engine.run_once()
+        print_cycle(again, console)
+        console.print(Rule("4. casewarden report"))
+        from sync.report import build_report, render_report
+
+        render_report(build_report(rt.state, until=now), report_format, None, console)  # type: ignore[arg-type]
+    console.print(f"\nEverything is in {workdir}: try\n  cd {workdir}\n  casewarden plan\n"
+                  "  casewarden report --format html > report.html", highlight=False)
+    return 0 if not any(t.failed for t in run.trackers) else 1
+
+
+@contextmanager
+def _webhook_receiver() -> Iterator[tuple[str, list[dict[str, object]]]]:
+    """A real HTTP server on loopback standing in for the team's chat webhook."""
+    received: list[dict[str, object]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            length = int(self.headers.get("Content-Length", 0))
+            received.append(json.loads(self.rfile.read(length) or b"{}"))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _highlights(console: Console, result) -> None:  # type: ignore[no-untyped-def]
+    applied = [r.change for t in result.trackers for r in t.results if r.ok]
+    esc = Counter(c.key.split(":")[2] for c in applied if c.key and ":escalation." in c.key)
+    breached = {c.case_id for c in applied if c.kind is ChangeKind.SET_FIELD and c.field and
+                c.field.endswith("breached") and c.value}
+    moved = Counter(c.value for c in applied if c.kind is ChangeKind.SET_STATUS)
+    levels = Counter(c.value for c in applied if c.kind is ChangeKind.SET_LEVEL)
+    related = sum(1 for c in applied if c.kind is ChangeKind.OPEN_RELATED)
+    console.print("\n[bold]What happened[/bold]")
+    console.print(f"  escalation actions fired: {sum(esc.values())} "
+                  f"({', '.join(f'level {k}: {v}' for k, v in sorted(esc.items())) or 'none'})", highlight=False)
+    console.print(f"  cases flagged as breached: {len(breached)}", highlight=False)
+    console.print(f"  statuses moved: {sum(moved.values())} "
+                  f"({', '.join(f'{k}: {v}' for k, v in moved.most_common()) or 'none'})", highlight=False)
+    console.print(f"  levels set: {sum(levels.values())} "
+                  f"({', '.join(f'{k}: {v}' for k, v in levels.most_common()) or 'none'})", highlight=False)
+    console.print(f"  related cases opened: {related}\n", highlight=False)

@@ -1,0 +1,99 @@
+"""``casewarden init``: a commented policy and deployment pair to start from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from policy.errors import ConfigError
+from policy.loader import load_policy
+from policy.presets import preset_path
+
+TRACKER_SETTINGS = {
+    "local": """    type: local
+    settings:
+      path: tracker.sqlite            # the embedded tracker's SQLite file (created if missing)""",
+    "zendesk": """    type: zendesk
+    settings:
+      subdomain: yourcompany          # https://yourcompany.zendesk.com
+      email: agent@example.com        # the API user
+      token_env: ZENDESK_API_TOKEN    # name of the environment variable holding the API token""",
+    "jira": """    type: jira
+    settings:
+      server: https://yourcompany.atlassian.net
+      project: SUP
+      email: agent@example.com
+      token_env: JIRA_API_TOKEN       # name of the environment variable holding the API token""",
+}
+
+
+def deployment_text(preset: str, tracker: str, policy_file: str) -> str:
+    pol = load_policy(preset)
+    identity = tracker == "local"
+    levels = "\n".join(f"      {lv}: {lv if identity else '<tracker priority>'}" for lv in pol.levels)
+    statuses = "\n".join(f"      \"{st}\": \"{st if identity else '<tracker status>'}\"" for st in pol.statuses)
+    contacts = "\n".join(f"    {c}: [ops-webhook]" for c in pol.spec.contacts) or "    {}"
+    return f"""# casewarden deployment: WHERE the policy is enforced. Secrets never go in this file:
+# settings ending in _env name the environment variable that holds the secret.
+policy: {policy_file}                  # a policy file, or a preset name ({preset})
+state: .casewarden/state.sqlite        # cursors, ledger of side effects, audit log, run history
+
+trackers:
+  - name: {tracker}
+{TRACKER_SETTINGS[tracker]}
+    # policy level -> tracker priority{' (the embedded tracker stores policy names as they are)' if identity else ''}
+    levels:
+{levels}
+    # policy status -> tracker status
+    statuses:
+{statuses}
+    # which tracker fields receive what casewarden computes (leave one out with: null)
+    fields:
+      level: casewarden_level
+      escalation_level: casewarden_escalation_level
+      breached: casewarden_breached          # comma-separated breached targets
+      warning: casewarden_warning            # comma-separated targets past their warning point
+      next_due: casewarden_next_due          # earliest due instant, ISO-8601 UTC
+      due_all: true                          # casewarden_due_<target> for every target
+    batch_size: 100
+
+notifications:
+  channels:
+    ops-webhook:
+      type: webhook                          # Slack-style incoming webhooks accept it
+      url_env: CASEWARDEN_WEBHOOK_URL
+    # duty-email:
+    #   type: email
+    #   host: smtp.example.com
+    #   port: 587
+    #   security: starttls
+    #   from: casewarden@example.com
+    #   to: [duty-manager@example.com]
+    #   username_env: SMTP_USER
+    #   password_env: SMTP_PASSWORD
+  # policy contact -> channels
+  contacts:
+{contacts}
+  on_breach: []                              # channels told of every breach, e.g. [ops-webhook]
+
+schedule:
+  every: 5m                                  # casewarden run --every 5m
+"""
+
+
+def write_init(directory: Path, preset: str, tracker: str, *, force: bool = False) -> tuple[Path, Path]:
+    source = preset_path(preset)
+    if source is None:
+        load_policy(preset)  # raises the error that lists the presets
+        raise ConfigError(f"'{preset}' is not a preset")
+    directory.mkdir(parents=True, exist_ok=True)
+    policy_out = directory / "policy.yaml"
+    deploy_out = directory / "casewarden.yaml"
+    for p in (policy_out, deploy_out):
+        if p.exists() and not force:
+            raise ConfigError(f"{p} exists; pass --force to overwrite it")
+    header = (f"# casewarden policy: WHAT the support policy says. Started from the preset '{preset}'.\n"
+              "# Check it with: casewarden policy validate policy.yaml; print it with: casewarden policy explain "
+              "policy.yaml\n")
+    policy_out.write_text(header + source.read_text(encoding="utf-8"), encoding="utf-8")
+    deploy_out.write_text(deployment_text(preset, tracker, "policy.yaml"), encoding="utf-8")
+    return policy_out, deploy_out

@@ -1,0 +1,49 @@
+"""Turn the pure tables of ``policy.explain`` (and reports) into terminal tables, Markdown or JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from policy.explain import Table
+
+
+def tables_as_json(tables: Sequence[Table]) -> list[dict[str, Any]]:
+    return [{"title": t.title, "notes": list(t.notes),
+             "rows": [dict(zip(t.columns, row, strict=True)) for row in t.rows]} for t in tables]
+
+
+def render_tables(tables: Sequence[Table], fmt: str, console: Console) -> None:
+    if fmt == "json":
+        console.print_json(json.dumps(tables_as_json(tables)))
+        return
+    if fmt == "markdown":
+        out: list[str] = []
+        for t in tables:
+            out.append(f"## {t.title}\n")
+            out.append("| " + " | ".join(t.columns) + " |")
+            out.append("|" + "---|" * len(t.columns))
+            for row in t.rows:
+                out.append("| " + " | ".join(_md(c) for c in row) + " |")
+            out.extend(f"\n- {n}" for n in t.notes)
+            out.append("")
+        console.print("\n".join(out), markup=False, highlight=False, soft_wrap=True)
+        return
+    for t in tables:
+        rt = RichTable(title=t.title, title_justify="left", show_lines=False)
+        for c in t.columns:
+            rt.add_column(c, overflow="fold")
+        for row in t.rows:
+            rt.add_row(*row)
+        console.print(rt)
+        for n in t.notes:
+            console.print(f"  • {n}", highlight=False)
+        console.print()
+
+
+def _md(cell: str) -> str:
+    return cell.replace("|", "\\|").replace("\n", " ")

@@ -1,0 +1,284 @@
+"""The state store: cursors, the side-effect ledger, the audit log, runs, case snapshots and outcomes.
+
+One SQLite file in WAL mode per deployment. Its schema is versioned by a migrations table and each
+migration runs once, in order. A cycle commits the cursor, the ledger entries and the snapshots of the
+cases it handled in one transaction, so a cycle that dies midway leaves the previous consistent state
+and repeats, on the next run, only what had not been recorded.
+
+Ledger protocol for a side effect with key K: record K as ``pending`` (committed) before the write,
+``done`` after it. A ``pending`` entry found at the start of a cycle means the process died in between:
+the engine asks the tracker whether the write landed (its marker) before it repeats it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from policy.errors import LockedError, StateError
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the first schema
+    """
+    CREATE TABLE cursors (tracker TEXT PRIMARY KEY, at TEXT NOT NULL, seen TEXT NOT NULL);
+    CREATE TABLE ledger (
+        tracker TEXT NOT NULL, key TEXT NOT NULL, case_id TEXT NOT NULL, action TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed', 'uncertain')),
+        created_at TEXT NOT NULL, done_at TEXT, run_id INTEGER, detail TEXT,
+        PRIMARY KEY (tracker, key));
+    CREATE INDEX ledger_status ON ledger (tracker, status);
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL, finished_at TEXT,
+        status TEXT NOT NULL, mode TEXT NOT NULL, read INTEGER DEFAULT 0, evaluated INTEGER DEFAULT 0,
+        applied INTEGER DEFAULT 0, failed INTEGER DEFAULT 0, skipped INTEGER DEFAULT 0, error TEXT);
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER, at TEXT NOT NULL, tracker TEXT NOT NULL,
+        case_id TEXT NOT NULL, kind TEXT NOT NULL, field TEXT, value TEXT, key TEXT, reason TEXT,
+        ok INTEGER NOT NULL, error TEXT);
+    CREATE INDEX audit_case ON audit (tracker, case_id);
+    CREATE TABLE snapshots (
+        tracker TEXT NOT NULL, case_id TEXT NOT NULL, updated_at TEXT, next_at TEXT, data TEXT NOT NULL,
+        PRIMARY KEY (tracker, case_id));
+    CREATE INDEX snapshots_next ON snapshots (tracker, next_at);
+    CREATE TABLE outcomes (
+        tracker TEXT NOT NULL, case_id TEXT NOT NULL, target TEXT NOT NULL, level TEXT NOT NULL,
+        metric TEXT NOT NULL, state TEXT NOT NULL, opened_at TEXT NOT NULL, due_at TEXT, met_at TEXT,
+        late_seconds REAL, missed INTEGER DEFAULT 0,
+        PRIMARY KEY (tracker, case_id, target));
+    CREATE INDEX outcomes_opened ON outcomes (tracker, opened_at);
+    CREATE TABLE escalations (
+        tracker TEXT NOT NULL, case_id TEXT NOT NULL, epoch INTEGER NOT NULL, level INTEGER NOT NULL,
+        reached_at TEXT NOT NULL, customer INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (tracker, case_id, epoch, level));
+    CREATE TABLE lease (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at TEXT NOT NULL);
+    """,
+)
+
+
+def _dead_local_holder(holder: str) -> bool:
+    """A lease taken by a process on this host that no longer exists (killed mid-cycle) is stale: waiting
+    for it to expire would stall the schedule for nothing."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def iso(t: datetime) -> str:
+    """Instants are stored as UTC ISO-8601 text with a fixed width, so they sort as strings."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(s: str) -> datetime:
+    return datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where reading resumes: the newest ``updated_at`` read, and the case ids already seen at it, so a
+    case updated at the same instant but missed (eventual consistency, paging) is read again."""
+
+    at: datetime
+    seen: frozenset[str]
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    key: str
+    case_id: str
+    action: str
+    status: str
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    tracker: str
+    case_id: str
+    kind: str
+    field: str | None
+    value: str | None
+    key: str | None
+    reason: str
+    ok: bool
+    error: str | None = None
+
+
+class StateStore:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise StateError(f"cannot open the state store {self.path}: {exc}") from None
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.migrate()
+
+    # -- schema -------------------------------------------------------------------------------------
+    def migrate(self) -> int:
+        """Apply the migrations this file has not seen; returns the schema version."""
+        try:
+            with self.transaction():
+                self.db.execute("CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, "
+                                "applied_at TEXT NOT NULL)")
+                done = {r[0] for r in self.db.execute("SELECT version FROM migrations")}
+                for version, sql in enumerate(MIGRATIONS, start=1):
+                    if version in done:
+                        continue
+                    for statement in filter(str.strip, sql.split(";")):
+                        self.db.execute(statement)
+                    self.db.execute("INSERT INTO migrations VALUES (?, ?)", (version, iso(datetime.now(UTC))))
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc):
+                raise LockedError(f"the state store {self.path} is locked by another process") from None
+            raise StateError(f"cannot migrate the state store {self.path}: {exc}") from None
+        return len(MIGRATIONS)
+
+    @property
+    def version(self) -> int:
+        row = self.db.execute("SELECT MAX(version) FROM migrations").fetchone()
+        return int(row[0] or 0)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic unit; BEGIN IMMEDIATE takes the write lock up front so two writers fail fast."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise LockedError(f"the state store {self.path} is locked by another process") from None
+            raise
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- lease: two runners on one deployment never overlap -------------------------------------------
+    def acquire_lease(self, name: str, now: datetime, ttl_seconds: float) -> None:
+        expires = iso(datetime.fromtimestamp(now.timestamp() + ttl_seconds, UTC))
+        with self.transaction() as db:
+            row = db.execute("SELECT holder, expires_at FROM lease WHERE name = ?", (name,)).fetchone()
+            if row and row[0] != self.holder and row[1] > iso(now) and not _dead_local_holder(row[0]):
+                raise LockedError(f"another runner ({row[0]}) holds the lease on '{name}' until {row[1]}")
+            db.execute("INSERT INTO lease VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET holder = "
+                       "excluded.holder, expires_at = excluded.expires_at", (name, self.holder, expires))
+
+    def release_lease(self, name: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM lease WHERE name = ? AND holder = ?", (name, self.holder))
+
+    # -- cursors --------------------------------------------------------------------------------------
+    def cursor(self, tracker: str) -> Cursor | None:
+        row = self.db.execute("SELECT at, seen FROM cursors WHERE tracker = ?", (tracker,)).fetchone()
+        return Cursor(parse_iso(row[0]), frozenset(json.loads(row[1]))) if row else None
+
+    def set_cursor(self, db: sqlite3.Connection, tracker: str, cursor: Cursor) -> None:
+        db.execute("INSERT INTO cursors VALUES (?, ?, ?) ON CONFLICT(tracker) DO UPDATE SET at = excluded.at, "
+                   "seen = excluded.seen", (tracker, iso(cursor.at), json.dumps(sorted(cursor.seen))))
+
+    # -- ledger ---------------------------------------------------------------------------------------
+    def ledger_status(self, tracker: str, keys: Sequence[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            q = f"SELECT key, status FROM ledger WHERE tracker = ? AND key IN ({','.join('?' * len(chunk))})"
+            out.update(dict(self.db.execute(q, (tracker, *chunk)).fetchall()))
+        return out
+
+    def pending(self, tracker: str) -> list[LedgerEntry]:
+        rows = self.db.execute("SELECT key, case_id, action, status FROM ledger WHERE tracker = ? AND status "
+                               "= 'pending'", (tracker,)).fetchall()
+        return [LedgerEntry(*r) for r in rows]
+
+    def record_intents(self, tracker: str, entries: Iterable[tuple[str, str, str]], run_id: int,
+                       now: datetime) -> None:
+        """Mark side effects as about to happen (key, case_id, action), committed before the writes. A
+        failed one tried again becomes pending again, so a crash during the retry is recovered too."""
+        with self.transaction() as db:
+            db.executemany("INSERT INTO ledger (tracker, key, case_id, action, status, created_at, run_id) "
+                           "VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT(tracker, key) DO UPDATE SET "
+                           "status = 'pending', run_id = excluded.run_id WHERE ledger.status = 'failed'",
+                           [(tracker, k, c, a, iso(now), run_id) for k, c, a in entries])
+
+    def settle(self, db: sqlite3.Connection, tracker: str, key: str, status: str, now: datetime,
+               detail: str | None = None) -> None:
+        db.execute("UPDATE ledger SET status = ?, done_at = ?, detail = ? WHERE tracker = ? AND key = ?",
+                   (status, iso(now), detail, tracker, key))
+
+    # -- audit, runs ----------------------------------------------------------------------------------
+    def audit(self, db: sqlite3.Connection, run_id: int, now: datetime, rows: Iterable[AuditRow]) -> None:
+        db.executemany(
+            "INSERT INTO audit (run_id, at, tracker, case_id, kind, field, value, key, reason, ok, error) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(run_id, iso(now), r.tracker, r.case_id, r.kind, r.field, r.value, r.key, r.reason, int(r.ok),
+              r.error) for r in rows])
+
+    def start_run(self, now: datetime, mode: str) -> int:
+        with self.transaction() as db:
+            cur = db.execute("INSERT INTO runs (started_at, status, mode) VALUES (?, 'running', ?)",
+                             (iso(now), mode))
+            return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, now: datetime, status: str, counts: dict[str, int],
+                   error: str | None = None) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE runs SET finished_at = ?, status = ?, read = ?, evaluated = ?, applied = ?, "
+                       "failed = ?, skipped = ?, error = ? WHERE id = ?",
+                       (iso(now), status, counts.get("read", 0), counts.get("evaluated", 0),
+                        counts.get("applied", 0), counts.get("failed", 0), counts.get("skipped", 0), error,
+                        run_id))
+
+    def runs(self, limit: int = 20) -> list[dict[str, object]]:
+        cur = self.db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+    # -- snapshots: re-evaluate a case whose timer crosses a boundary without re-reading it ----------
+    def due_snapshots(self, tracker: str, until: datetime, exclude: set[str]) -> Iterator[tuple[str, str]]:
+        for case_id, data in self.db.execute(
+                "SELECT case_id, data FROM snapshots WHERE tracker = ? AND next_at IS NOT NULL AND next_at <= ?",
+                (tracker, iso(until))):
+            if case_id not in exclude:
+                yield case_id, data
+
+    def save_snapshots(self, db: sqlite3.Connection, tracker: str,
+                       rows: Iterable[tuple[str, str | None, str | None, str]]) -> None:
+        """rows: (case_id, updated_at iso, next_at iso, data json)."""
+        db.executemany("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?) ON CONFLICT(tracker, case_id) DO UPDATE "
+                       "SET updated_at = excluded.updated_at, next_at = excluded.next_at, data = excluded.data",
+                       [(tracker, *r) for r in rows])
+
+    def save_outcomes(self, db: sqlite3.Connection, tracker: str, rows: Iterable[tuple[object, ...]]) -> None:
+        db.executemany("INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(tracker, "
+                       "case_id, target) DO UPDATE SET level = excluded.level, metric = excluded.metric, "
+                       "state = excluded.state, opened_at = excluded.opened_at, due_at = excluded.due_at, "
+                       "met_at = excluded.met_at, late_seconds = excluded.late_seconds, missed = excluded.missed",
+                       [(tracker, *r) for r in rows])
+
+    def save_escalations(self, db: sqlite3.Connection, tracker: str, rows: Iterable[tuple[object, ...]]) -> None:
+        db.executemany("INSERT INTO escalations VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                       [(tracker, *r) for r in rows])

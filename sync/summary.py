@@ -1,0 +1,83 @@
+"""What a plan or a run did, for people (text) and for scripts (JSON)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from rich.console import Console
+
+from sync.engine import CycleResult, TrackerResult
+
+
+def cycle_json(result: CycleResult) -> dict[str, Any]:
+    return {
+        "at": result.at.isoformat(),
+        "dry_run": result.dry_run,
+        "run_id": result.run_id,
+        "trackers": [_tracker_json(t, result.dry_run) for t in result.trackers],
+    }
+
+
+def _tracker_json(t: TrackerResult, dry_run: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "tracker": t.tracker, "read": t.read, "reevaluated": t.reevaluated, "evaluated": t.evaluated,
+        "changes": [{"case_id": c.case_id, "kind": c.kind.value, "field": c.field, "value": c.value,
+                     "key": c.key, "reason": c.reason} for c in t.changes],
+        "notifications": [{"key": n.key, "case_id": n.message.case_id, "channels": list(n.channels),
+                           "reason": n.message.reason} for n in t.notifications],
+        "skipped": [{"case_id": s.case_id, "reason": s.reason} for s in t.skipped],
+        "problems": t.problems,
+    }
+    if not dry_run:
+        out.update({"applied": t.applied, "failed": [{"case_id": r.change.case_id, "kind": r.change.kind.value,
+                                                      "error": r.error} for r in t.failed],
+                    "notified": t.notified, "notify_failed": t.notify_failed, "recovered": t.recovered,
+                    "uncertain": t.uncertain})
+    return out
+
+
+def kind_counts(t: TrackerResult) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for c in t.changes:
+        label = c.kind.value
+        if c.key and ":escalation." in c.key:
+            label = "escalation " + label
+        elif c.key and ":breach." in c.key:
+            label = "breach note"
+        counts[label] += 1
+    return counts
+
+
+def print_cycle(result: CycleResult, console: Console, *, examples: int = 8) -> None:
+    verb = "would" if result.dry_run else "did"
+    for t in result.trackers:
+        console.print(f"[bold]{t.tracker}[/bold]: read {t.read} changed case(s), re-evaluated {t.reevaluated} "
+                      f"from state, evaluated {t.evaluated}; {t.breaches} target(s) breached, {t.flags} intake "
+                      "flag(s)", highlight=False)
+        counts = kind_counts(t)
+        if not counts and not t.notifications:
+            console.print(f"  nothing to change: casewarden {verb} write nothing")
+        for label, n in sorted(counts.items()):
+            console.print(f"  {n:>6}  {label}", highlight=False)
+        if t.notifications:
+            console.print(f"  {len(t.notifications):>6}  notification(s)", highlight=False)
+        shown = [c for c in t.changes if c.key][:examples] or t.changes[:examples]
+        for c in shown:
+            target = f" {c.field}" if c.field else ""
+            what = f"{c.kind.value}{target}" + (f" = {c.value!r}" if c.value != c.reason else "")
+            console.print(f"    - {c.case_id}: {what}  ({c.reason})", highlight=False, soft_wrap=True)
+        if not result.dry_run:
+            console.print(f"  applied {t.applied}, failed {len(t.failed)}, notified {t.notified}"
+                          + (f", recovered {t.recovered} after a crash" if t.recovered else "")
+                          + (f", {len(t.uncertain)} notification(s) of uncertain delivery" if t.uncertain else ""),
+                          highlight=False)
+            for r in t.failed[:examples]:
+                console.print(f"    [red]failed[/red] {r.change.case_id} {r.change.kind.value}: {r.error}",
+                              highlight=False)
+        for s in t.skipped[:examples]:
+            console.print(f"  [yellow]skipped[/yellow] {s.case_id}: {s.reason}", highlight=False, soft_wrap=True)
+        if len(t.skipped) > examples:
+            console.print(f"  ... and {len(t.skipped) - examples} more skipped case(s)")
+        for p in t.problems[:examples]:
+            console.print(f"  [yellow]problem[/yellow] {p}", highlight=False)

@@ -1,0 +1,165 @@
+"""The sync cycle on the embedded tracker: plan changes nothing, run applies, repeat writes nothing,
+timers crossing boundaries are caught without re-reading, bad cases are skipped, runners never overlap."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from connectors.base import ChangeKind
+from policy.errors import LockedError
+from sync.state import StateStore
+from tests.sync_fixtures import NOW, RecordingChannel, dump_tracker, generated_tracker, make_engine, write_deployment
+
+
+@pytest.fixture
+def env(tmp_path: Path):  # type: ignore[no-untyped-def]
+    write_deployment(tmp_path)
+    tracker = generated_tracker(tmp_path / "tracker.sqlite")
+    yield tmp_path, tracker
+    tracker.close()
+
+
+def test_plan_changes_nothing(env) -> None:  # type: ignore[no-untyped-def]
+    directory, tracker = env
+    before = dump_tracker(directory / "tracker.sqlite")
+    engine, state = make_engine(directory, tracker)
+    plan = engine.plan()
+    assert plan.trackers[0].changes, "a generated tracker has work to do"
+    assert dump_tracker(directory / "tracker.sqlite") == before
+    assert state.cursor("local") is None
+    assert state.db.execute("SELECT COUNT(*) FROM ledger").fetchone()[0] == 0
+    assert state.runs() == []
+
+
+def test_run_applies_exactly_the_plan_and_then_writes_nothing(env) -> None:  # type: ignore[no-untyped-def]
+    directory, tracker = env
+    engine, state = make_engine(directory, tracker)
+    planned = [(c.case_id, c.kind, c.field, c.value, c.key) for c in engine.plan().trackers[0].changes]
+    result = engine.run_once().trackers[0]
+    assert [(c.case_id, c.kind, c.field, c.value, c.key) for c in result.changes] == planned
+    assert result.applied == len(planned) and not result.failed
+    assert state.cursor("local") is not None
+    after_first = dump_tracker(directory / "tracker.sqlite")
+    # the tracker now holds casewarden's own writes (newer updated_at): they are read, diffed, and nothing follows
+    engine2, _ = make_engine(directory, tracker, now=NOW + timedelta(seconds=10))
+    second = engine2.run_once().trackers[0]
+    assert second.changes == [] and second.notifications == []
+    assert dump_tracker(directory / "tracker.sqlite") == after_first
+
+
+def test_fields_carry_level_due_breach_and_escalation(env) -> None:  # type: ignore[no-untyped-def]
+    directory, tracker = env
+    engine, _ = make_engine(directory, tracker)
+    result = engine.run_once().trackers[0]
+    by_field = {(c.case_id, c.field): c.value for c in result.changes if c.kind is ChangeKind.SET_FIELD}
+    fields = {f for _cid, f in by_field}
+    assert {"casewarden_level", "casewarden_escalation_level", "casewarden_breached"} <= fields
+    assert any(f.startswith("casewarden_due_") for f in fields)
+    some_case = next(cid for cid, f in by_field if f == "casewarden_level")
+    stored = tracker.get_case(some_case).fields
+    assert stored["casewarden_level"] == by_field[(some_case, "casewarden_level")]
+
+
+def test_escalation_notifications_go_out_once(env) -> None:  # type: ignore[no-untyped-def]
+    directory, tracker = env
+    channel = RecordingChannel()
+    engine, state = make_engine(directory, tracker, channels={"hook": channel})
+    engine.run_once()
+    assert channel.sent, "generated cases reach escalation level 2, which notifies the boss"
+    keys = [n.key for n in channel.sent]
+    assert len(keys) == len(set(keys))
+    assert all(n.case_url.startswith("local://case/") and n.level for n in channel.sent)
+    engine2, _ = make_engine(directory, tracker, channels={"hook": channel}, now=NOW + timedelta(minutes=1))
+    engine2.run_once()
+    assert [n.key for n in channel.sent[: len(keys)]] == keys
+    assert len({n.key for n in channel.sent}) == len(channel.sent)
+
+
+def test_timer_crossing_is_reevaluated_without_rereading(env) -> None:  # type: ignore[no-untyped-def]
+    directory, tracker = env
+    opened = NOW - timedelta(minutes=5)
+    case_id = tracker.create_case("Fresh P1", opened_at=opened, level="P1", status="New")
+    engine, state = make_engine(directory, tracker)
+    engine.run_once()
+    # casewarden's own writes moved updated_at: the next cycle reads them once and writes nothing
+    absorb, _ = make_engine(directory, tracker, now=NOW + timedelta(seconds=10))
+    assert absorb.run_once().trackers[0].changes == []
+    reads: list[int] = []
+    original = tracker.read_changed
+
+    def counting(since, until):  # type: ignore[no-untyped-def]
+        for page in original(since, until):
+            reads.append(len(page))
+            yield page
+    tracker.read_changed = counting  # type: ignore[method-assign]
+    later = NOW + timedelta(minutes=40)  # first response (30 min from opening) has now breached
+    engine2, _ = make_engine(directory, tracker, now=later)
+    result = engine2.run_once().trackers[0]
+    # the connector is asked again from the cursor instant (ties are never lost), and the engine drops
+    # what it had seen at that instant: no case counts as read
+    assert result.read == 0 and len(reads) <= 1
+    assert result.reevaluated >= 1
+    notes = [c for c in result.changes if c.case_id == case_id and c.kind is ChangeKind.ADD_NOTE]
+    assert any("first response" in c.value for c in notes if c.value)
+    assert tracker.get_case(case_id).fields["casewarden_breached"] == "first_response"
+
+
+def test_case_the_policy_cannot_place_is_skipped_and_the_cycle_goes_on(env) -> None:  # type: ignore[no-untyped-def]
+    directory, tracker = env
+    bad = tracker.create_case("Mystery", opened_at=NOW - timedelta(hours=1), level="P7", status="New")
+    engine, _ = make_engine(directory, tracker)
+    result = engine.run_once().trackers[0]
+    assert [(s.case_id, "P7" in s.reason) for s in result.skipped] == [(bad, True)]
+    assert result.applied > 0
+
+
+def test_two_runners_never_overlap(env) -> None:  # type: ignore[no-untyped-def]
+    directory, tracker = env
+    engine, state = make_engine(directory, tracker)
+    other = StateStore(state.path)
+    other.acquire_lease(f"deployment:{engine.deployment.source}", NOW, 600)
+    with pytest.raises(LockedError, match="lease"):
+        engine.run_once()
+    other.release_lease(f"deployment:{engine.deployment.source}")
+    engine.run_once()
+
+
+def test_state_file_locked_by_another_process_is_reported(env) -> None:  # type: ignore[no-untyped-def]
+    directory, tracker = env
+    engine, state = make_engine(directory, tracker)
+    blocker = StateStore(state.path)
+    blocker.db.execute("PRAGMA busy_timeout = 0")
+    state.db.execute("PRAGMA busy_timeout = 50")
+    blocker.db.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(LockedError):
+            engine.run_once()
+    finally:
+        blocker.db.execute("ROLLBACK")
+    assert engine.run_once().trackers[0].applied > 0
+
+
+def test_cursor_never_passes_the_cycle_start_and_ties_are_not_lost(env) -> None:  # type: ignore[no-untyped-def]
+    directory, tracker = env
+    engine, state = make_engine(directory, tracker)
+    engine.run_once()
+    cursor = state.cursor("local")
+    assert cursor is not None and cursor.at <= NOW
+    # a case updated exactly at the cursor instant after the cycle is still read next time
+    tied = tracker.create_case("Tie", opened_at=cursor.at - timedelta(hours=1), level="P3", status="New")
+    tracker.add_comment(tied, cursor.at, "customer", "same instant as the cursor")
+    engine2, _ = make_engine(directory, tracker, now=NOW + timedelta(minutes=1))
+    result = engine2.run_once().trackers[0]
+    assert tied in {c.case_id for c in result.changes}
+
+
+def test_state_schema_is_versioned_and_migrations_run_once(tmp_path: Path) -> None:
+    s1 = StateStore(tmp_path / "s.sqlite")
+    assert s1.version == 1
+    s1.close()
+    s2 = StateStore(tmp_path / "s.sqlite")
+    assert s2.migrate() == 1
+    assert s2.db.execute("SELECT COUNT(*) FROM migrations").fetchone()[0] == 1

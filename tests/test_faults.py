@@ -1,0 +1,167 @@
+"""Fault injection: whatever dies midway, re-running leaves the tracker exactly as a fault-free run
+would, and no side effect happens twice or is lost."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from connectors.base import Change, ChangeKind
+from policy.errors import SkippableConnectorError
+from tests.sync_fixtures import NOW, RecordingChannel, dump_tracker, generated_tracker, make_engine, write_deployment
+
+MARKER = re.compile(r"\[casewarden:([^\]]+)\]")
+
+
+def run_cycles(directory: Path, tracker, channel: RecordingChannel) -> None:  # type: ignore[no-untyped-def]
+    """A normal run at NOW, then the next cycle, which absorbs casewarden's own writes."""
+    for at in (NOW, NOW + timedelta(seconds=10)):
+        engine, state = make_engine(directory, tracker, now=at, channels={"hook": channel})
+        engine.run_once()
+        state.close()
+
+
+def reference(tmp_path: Path) -> tuple[dict[str, object], list[str]]:
+    directory = tmp_path / "reference"
+    directory.mkdir()
+    write_deployment(directory)
+    tracker = generated_tracker(directory / "tracker.sqlite")
+    channel = RecordingChannel()
+    run_cycles(directory, tracker, channel)
+    tracker.close()
+    return dump_tracker(directory / "tracker.sqlite"), sorted(n.key for n in channel.sent)
+
+
+def note_markers(path: Path) -> Counter[str]:
+    db = sqlite3.connect(path)
+    try:
+        return Counter(m for (body,) in db.execute("SELECT body FROM comments") for m in MARKER.findall(body or ""))
+    finally:
+        db.close()
+
+
+def faulty_env(tmp_path: Path, fail):  # type: ignore[no-untyped-def]
+    directory = tmp_path / "faulty"
+    directory.mkdir()
+    write_deployment(directory)
+    return directory, generated_tracker(directory / "tracker.sqlite", fail=fail)
+
+
+class Switch:
+    """A fault hook that can be turned off, as the fault goes away between runs."""
+
+    def __init__(self, decide) -> None:  # type: ignore[no-untyped-def]
+        self.on = True
+        self.decide = decide
+        self.seen = 0
+
+    def __call__(self, change: Change) -> Exception | None:
+        if not self.on:
+            return None
+        self.seen += 1
+        return self.decide(self.seen, change)
+
+
+def test_exception_in_the_middle_of_a_batch(tmp_path: Path) -> None:
+    expected, expected_sent = reference(tmp_path)
+    hook = Switch(lambda n, c: RuntimeError("connection reset mid-batch") if n == 37 else None)
+    directory, tracker = faulty_env(tmp_path, hook)
+    channel = RecordingChannel()
+    engine, state = make_engine(directory, tracker, channels={"hook": channel})
+    first = engine.run_once().trackers[0]
+    assert first.failed, "the batch that broke is reported failed"
+    assert state.pending("local"), "its side effects stay pending: their outcome is unknown"
+    state.close()
+    hook.on = False
+    run_cycles(directory, tracker, channel)
+    tracker.close()
+    assert dump_tracker(directory / "tracker.sqlite") == expected
+    assert max(note_markers(directory / "tracker.sqlite").values()) == 1
+    assert sorted(n.key for n in channel.sent) == expected_sent
+
+
+def test_tracker_refuses_some_changes_of_a_batch(tmp_path: Path) -> None:
+    expected, expected_sent = reference(tmp_path)
+    refuse = Switch(lambda n, c: SkippableConnectorError("validation failed") if n % 7 == 0 else None)
+    directory, tracker = faulty_env(tmp_path, refuse)
+    channel = RecordingChannel()
+    engine, state = make_engine(directory, tracker, channels={"hook": channel})
+    first = engine.run_once().trackers[0]
+    assert first.failed and first.applied, "some changes fail alone, the rest of the batch lands"
+    assert not state.pending("local")
+    state.close()
+    refuse.on = False
+    run_cycles(directory, tracker, channel)
+    tracker.close()
+    assert dump_tracker(directory / "tracker.sqlite") == expected
+    assert max(note_markers(directory / "tracker.sqlite").values()) == 1
+    assert sorted(n.key for n in channel.sent) == expected_sent
+
+
+CRASH_SCRIPT = textwrap.dedent("""
+    import os, sys
+    sys.path.insert(0, {root!r})
+    from pathlib import Path
+    from sync.engine import Engine
+    from tests.sync_fixtures import generated_tracker, make_engine, RecordingChannel
+
+    directory = Path({directory!r})
+    tracker = generated_tracker(directory / "tracker.sqlite")
+    engine, state = make_engine(directory, tracker)
+    real_notify = Engine._notify
+
+    def die(self, *args, **kwargs):
+        real_notify(self, *args, **kwargs)
+        os._exit(137)  # killed after the writes landed, before anything was recorded
+    Engine._notify = die
+    engine.run_once()
+""")
+
+
+def test_process_killed_between_apply_and_record(tmp_path: Path) -> None:
+    expected, _ = reference(tmp_path)
+    directory, tracker = faulty_env(tmp_path, None)
+    tracker.close()
+    root = str(Path(__file__).resolve().parents[1])
+    proc = subprocess.run([sys.executable, "-c", CRASH_SCRIPT.format(root=root, directory=str(directory))],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 137, proc.stderr
+    tracker = generated_tracker(directory / "tracker.sqlite")
+    channel = RecordingChannel()
+    engine, state = make_engine(directory, tracker, channels={"hook": channel})
+    assert state.pending("local"), "the killed run left its intents pending"
+    result = engine.run_once().trackers[0]
+    assert result.recovered > 0, "writes that landed are found on the tracker, not repeated"
+    assert result.uncertain, "notifications sent by the killed run are not resent"
+    assert not channel.sent
+    state.close()
+    absorb, state = make_engine(directory, tracker, now=NOW + timedelta(seconds=10), channels={"hook": channel})
+    absorb.run_once()
+    tracker.close()
+    assert dump_tracker(directory / "tracker.sqlite") == expected
+    assert max(note_markers(directory / "tracker.sqlite").values()) == 1
+
+
+@pytest.mark.parametrize("kind", [ChangeKind.ADD_NOTE, ChangeKind.SET_STATUS])
+def test_side_effect_found_on_tracker_is_not_repeated(tmp_path: Path, kind: ChangeKind) -> None:
+    """The ledger lost the 'done' (crash), but the tracker carries the marker: no second write."""
+    directory, tracker = faulty_env(tmp_path, None)
+    engine, state = make_engine(directory, tracker)
+    engine.run_once()
+    done = state.db.execute("SELECT key FROM ledger WHERE action = ? AND status = 'done' LIMIT 1",
+                            (kind.value,)).fetchone()
+    if done is None:
+        pytest.skip(f"the generated cases needed no {kind.value}")
+    state.db.execute("UPDATE ledger SET status = 'pending' WHERE key = ?", (done[0],))
+    again, _ = make_engine(directory, tracker)
+    result = again.run_once().trackers[0]
+    assert result.recovered == 1
+    assert not [c for c in result.changes if c.key == done[0]]
