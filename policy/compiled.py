@@ -43,12 +43,28 @@ class Target:
     description: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class EscalationStep:
     level: int
     name: str
     after: Duration | None
     actions: tuple[ActionSpec, ...]
+
+    @cached_property
+    def compiled(self) -> tuple[tuple[str, str, str, tuple[str, ...]], ...]:
+        """(action id, kind, value, notify targets) per action, worked out once per policy."""
+        out = []
+        for i, act in enumerate(self.actions):
+            kind = act.kind
+            targets: tuple[str, ...] = ()
+            if kind == "field":
+                value = ",".join(f"{k}={v}" for k, v in (act.field or {}).items())
+            elif kind == "notify":
+                value, targets = "", tuple(act.notify or ())
+            else:
+                value = str(getattr(act, kind))
+            out.append((f"escalation.{i}.{kind}", kind, value, targets))
+        return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)

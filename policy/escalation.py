@@ -53,6 +53,7 @@ def evaluate_escalation(policy: Policy, tl: Timeline, now: datetime) -> Escalati
     start = _path_start(tl, path)
     end = min(now, tl.stopped_at) if tl.stopped_at is not None else now
     times = step_times(path, start)
+    tl.cache["escalation_times"] = times
     level, reached_at = 0, None
     for step, at in times:
         if at <= end:
@@ -79,8 +80,7 @@ def escalation_actions(policy: Policy, tl: Timeline, result: EscalationResult | 
     if result is None:
         return []
     path = policy.paths[result.path]
-    start = _path_start(tl, path)
-    times = {s.level: at for s, at in step_times(path, start)}
+    times = {s.level: at for s, at in tl.cache["escalation_times"]}
     out: list[PlannedAction] = []
     case_id = tl.case.id
     for step in path.steps:
@@ -94,17 +94,8 @@ def escalation_actions(policy: Policy, tl: Timeline, result: EscalationResult | 
         why = f"escalation level {step.level}{' (' + step.name + ')' if step.name else ''} on path {path.name}"
         if result.customer_requested and step.level <= result.level:
             why += ", requested by the customer"
-        for i, act in enumerate(step.actions):
-            kind = act.kind
-            value: str
-            targets: tuple[str, ...] = ()
-            if kind == "field":
-                assert act.field is not None
-                value = ",".join(f"{k}={v}" for k, v in act.field.items())
-            elif kind == "notify":
-                value, targets = why, tuple(act.notify or ())
-            else:
-                value = str(getattr(act, kind))
-            key = ActionKey(case_id, f"escalation.{i}.{kind}", str(step.level), tl.epoch)
-            out.append(PlannedAction(key, kind, value, due, why, targets))
+        level = str(step.level)
+        for action_id, kind, value, targets in step.compiled:
+            key = ActionKey(case_id, action_id, level, tl.epoch)
+            out.append(PlannedAction(key, kind, why if kind == "notify" else value, due, why, targets))
     return out

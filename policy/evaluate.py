@@ -79,6 +79,14 @@ def budget_seconds(span: Span, duration: Duration, start: datetime, *, warn: boo
                                                                           is not None) else None
 
 
+def _min_real_seconds(duration: Duration) -> float:
+    """A lower bound of the real time a duration takes: business time never runs faster than the clock,
+    and N business days end no earlier than N calendar days (less a DST hour) later."""
+    if duration.kind is DurationKind.BUSINESS_DAYS:
+        return duration.days * 86400 - 3600
+    return float(duration.seconds)
+
+
 def _stop_event(target: Target, tl: Timeline, escalated_at: datetime | None) -> datetime | None:
     events: list[datetime] = []
     for name in (target.metric.value, *target.met_by):
@@ -190,19 +198,22 @@ def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> Ta
                             last, None, target.duration.text, cal_name)
     anchors = [tl.epoch_start, *(t for t in tl.agent_updates if tl.epoch_start < t <= now)]
     missed = 0
-    m = None
-    budget = 0.0
-    for i, anchor in enumerate(anchors):
-        budget = budget_seconds(span, target.duration, anchor) or 0.0
-        if budget <= 0:
-            break
-        stop = anchors[i + 1] if i + 1 < len(anchors) else None
-        warn = budget * target.warn_fraction if target.warn_fraction else None
-        m = measure(span, budget, warn, anchor, stop, pauses, now)
-        # due instants passed without an update: anchor + k*interval strictly before the next update
-        # (an update exactly on time misses nothing), or at or before now for the open gap
-        missed += max(0, math.ceil(m.elapsed / budget) - 1) if stop is not None else int(m.elapsed // budget)
-    assert m is not None
+    floor = _min_real_seconds(target.duration)
+    for i in range(len(anchors) - 1):
+        a, b = anchors[i], anchors[i + 1]
+        if b.timestamp() - a.timestamp() <= floor:
+            continue  # the next update came sooner than any interval can run out: nothing missed
+        budget = budget_seconds(span, target.duration, a) or 0.0
+        if budget > 0:
+            m = measure(span, budget, None, a, b, pauses, now)
+            # due instants passed without an update before the next one (one exactly on time misses nothing)
+            missed += max(0, math.ceil(m.elapsed / budget) - 1)
+    anchor = anchors[-1]
+    budget = budget_seconds(span, target.duration, anchor) or 0.0
+    warn = budget * target.warn_fraction if target.warn_fraction else None
+    m = measure(span, budget, warn, anchor, None, pauses, now)
+    if budget > 0:
+        missed += int(m.elapsed // budget)
     due_at, warn_at = m.due_at, m.warn_at
     etr = tl.case.etr
     if policy.spec.lifecycle.etr_replaces_updates and etr is not None and etr > anchors[-1]:

@@ -6,8 +6,9 @@ milestones), never from when a sync happened to look.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from policy.case import Author, Case
 from policy.compiled import Level, Policy, Status
@@ -43,6 +44,7 @@ class Timeline:
     customer_replies: tuple[datetime, ...]
     first_milestone: dict[str, datetime]
     first_active: datetime | None
+    cache: dict[str, Any] = field(default_factory=dict)  # per-evaluation memo (e.g. escalation step times)
 
     def level_at(self, t: datetime) -> Level:
         for span in reversed(self.levels):

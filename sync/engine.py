@@ -128,13 +128,15 @@ class Engine:
         if apply:
             self._recover(spec.name, conn, out, now)
         cursor = self.state.cursor(spec.name)
+        running = cursor
         seen: set[str] = set()
         for page in self._read(conn, cursor, now):
             fresh = [tc for tc in page if tc.case.id not in seen]
             seen.update(tc.case.id for tc in fresh)
             out.read += len(fresh)
             self.progress("read", len(fresh))
-            self._handle_page(spec, conn, fresh, now, apply, run_id, out, _advance(cursor, page, now))
+            running = _advance(running, page, now)
+            self._handle_page(spec, conn, fresh, now, apply, run_id, out, running)
         due = [decode(data) for _cid, data in self.state.due_snapshots(spec.name, now, seen)]
         if due:
             out.reevaluated = len(due)

@@ -163,3 +163,18 @@ def test_state_schema_is_versioned_and_migrations_run_once(tmp_path: Path) -> No
     s2 = StateStore(tmp_path / "s.sqlite")
     assert s2.migrate() == 1
     assert s2.db.execute("SELECT COUNT(*) FROM migrations").fetchone()[0] == 1
+
+
+def test_ties_spanning_pages_are_all_remembered(tmp_path: Path) -> None:
+    """Many cases updated at one instant fill several pages: the cursor must keep every id seen at it."""
+    write_deployment(tmp_path)
+    tracker = generated_tracker(tmp_path / "tracker.sqlite", count=30)
+    tracker.page_size = 7
+    engine, state = make_engine(tmp_path, tracker)
+    engine.run_once()  # casewarden's writes put most cases at one instant (APPLY_AT)
+    absorb, _ = make_engine(tmp_path, tracker, now=NOW + timedelta(seconds=10))
+    absorb.run_once()
+    quiet, _ = make_engine(tmp_path, tracker, now=NOW + timedelta(seconds=20))
+    result = quiet.run_once().trackers[0]
+    assert result.read == 0
+    tracker.close()
