@@ -59,14 +59,20 @@ def evaluate_escalation(policy: Policy, tl: Timeline, now: datetime) -> Escalati
         if at <= end:
             level, reached_at = step.level, at
     customer = False
-    asked = tl.first_milestone.get(CUSTOMER_ESCALATION)
-    asked_this_epoch = [m.at for m in tl.case.milestones
-                        if m.name == CUSTOMER_ESCALATION and tl.epoch_start <= m.at <= end]
-    if asked is not None and asked_this_epoch and path.customer_request:
-        when = min(asked_this_epoch)
-        if path.customer_request > level:
-            level, reached_at, customer = path.customer_request, when, True
+    requests = [m.at for m in tl.case.milestones
+                if m.name == CUSTOMER_ESCALATION and tl.epoch_start <= m.at <= end]
+    jump_at: datetime | None = None
+    if requests and path.customer_request:
+        jump_at = min(requests)
+        if path.not_before is not None:
+            # "cannot be escalated before" binds a customer's request too: it waits
+            jump_at = max(jump_at, _after(path.calendar, path.not_before, start))
+        if jump_at <= end and path.customer_request > level:
+            level, reached_at, customer = path.customer_request, jump_at, True
     nxt = next(((s.level, at) for s, at in times if s.level > level), None)
+    if jump_at is not None and jump_at > end and path.customer_request and path.customer_request > level \
+            and (nxt is None or jump_at <= nxt[1]):
+        nxt = (path.customer_request, jump_at)
     if tl.stopped_at is not None:
         nxt = None
     return EscalationResult(path.name, level, reached_at, nxt[0] if nxt else None, nxt[1] if nxt else None,

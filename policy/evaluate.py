@@ -10,7 +10,7 @@ import math
 from datetime import datetime
 
 from policy.case import Case
-from policy.clock import Span, measure
+from policy.clock import Measure, Span, measure
 from policy.compiled import Level, Policy, Target
 from policy.durations import Duration, DurationKind
 from policy.escalation import escalation_actions, evaluate_escalation
@@ -85,6 +85,18 @@ def _min_real_seconds(duration: Duration) -> float:
     if duration.kind is DurationKind.BUSINESS_DAYS:
         return duration.days * 86400 - 3600
     return float(duration.seconds)
+
+
+def _day_aligned(span: Span, m: Measure) -> Measure:
+    """Business time runs out at a closing instant, but 'N business days' means the same local time on
+    the Nth business day: for a start at an opening that is the next opening, not the previous close
+    (no business time lies between the two, so remaining time and state are unchanged)."""
+    cal = span.calendar
+    if cal is None:
+        return m
+    due = m.due_at if m.due_at is None or cal.is_open(m.due_at) else cal.next_open(m.due_at)
+    warn = m.warn_at if m.warn_at is None or cal.is_open(m.warn_at) else cal.next_open(m.warn_at)
+    return Measure(m.elapsed, due, warn, m.paused_now)
 
 
 def _stop_event(target: Target, tl: Timeline, escalated_at: datetime | None) -> datetime | None:
@@ -169,6 +181,8 @@ def _one_shot(tl: Timeline, target: Target, level: Level, span: Span, start: dat
         frac = budget * target.warn_fraction
         warn_budget = frac if warn_budget is None else min(warn_budget, frac)
     m = measure(span, budget, warn_budget, start, stop, _pauses(tl, target), now)
+    if target.duration.kind is DurationKind.BUSINESS_DAYS:
+        m = _day_aligned(span, m)
     remaining = budget - m.elapsed
     if stop is not None:
         state = TargetState.MET if m.elapsed <= budget else TargetState.BREACHED
@@ -212,6 +226,8 @@ def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> Ta
     budget = budget_seconds(span, target.duration, anchor) or 0.0
     warn = budget * target.warn_fraction if target.warn_fraction else None
     m = measure(span, budget, warn, anchor, None, pauses, now)
+    if target.duration.kind is DurationKind.BUSINESS_DAYS:
+        m = _day_aligned(span, m)
     if budget > 0:
         missed += int(m.elapsed // budget)
     due_at, warn_at = m.due_at, m.warn_at

@@ -81,7 +81,7 @@ def explain(policy: Policy) -> list[Table]:
         for el in path.levels:
             acts = "; ".join(f"{a.kind}: {_action_text(a)}" for a in el.actions)
             when = el.after or "customer request only"
-            if path.customer_request == el.level:
+            if path.customer_request == el.level and el.after:
                 when += " (or at once on customer request)"
             path_rows.append((name, str(el.level), el.name, when, path.calendar or spec.default_calendar,
                               path.not_before or "-", acts or "-"))

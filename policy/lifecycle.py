@@ -72,14 +72,19 @@ def _reopen(policy: Policy, tl: Timeline) -> list[PlannedAction]:
     if i >= len(tl.customer_replies):
         return []
     reply = tl.customer_replies[i]
+    behaviour = tl.status.spec.customer_reply
+    if behaviour == "ignore":
+        return []
     window = policy.duration(lc.reopen_window)
     limit = Span(policy.default_calendar, window.business).add(tl.stopped_at, window.seconds) \
         if window.kind is DurationKind.ELAPSED else policy.default_calendar.add_business_days(
             tl.stopped_at, window.days)
-    if reply <= limit:
+    if reply <= limit and behaviour == "reopen":
         why = f"customer replied {reply.isoformat()}, within {lc.reopen_window} of closing: reopen"
         return [PlannedAction(_key(tl, "reopen", tl.level.id), "set_status", lc.reopen_status, reply, why)]
-    why = f"customer replied {reply.isoformat()}, more than {lc.reopen_window} after closing: new related case"
+    why = (f"customer replied {reply.isoformat()} to a case closed as {tl.status.name}: new related case"
+           if behaviour == "new_case" else
+           f"customer replied {reply.isoformat()}, more than {lc.reopen_window} after closing: new related case")
     return [PlannedAction(_key(tl, "open_related", tl.level.id), "open_related",
                           f"Follow-up to case {tl.case.id}", reply, why)]
 
@@ -89,19 +94,20 @@ def _close_no_response(policy: Policy, tl: Timeline) -> list[PlannedAction]:
     if rule is None:
         return []
     seg = tl.segments[-1]
+    closed_by_rule = False
     if seg.status.category.value != "pending":
         # a case this rule already closed still owns its note, so a note that failed is retried
         before = tl.segments[-2] if len(tl.segments) > 1 else None
         if seg.status.name != rule.status or before is None or before.status.category.value != "pending":
             return []
-        seg = before
+        seg, closed_by_rule = before, True
     since = seg.start
     cal = policy.calendars[rule.calendar] if rule.calendar else (
         policy.region_calendar(tl.case.region) or policy.default_calendar)
     after = policy.duration(rule.after)
     deadline = _add(cal, after, since)
     out = []
-    if rule.warn_before:
+    if rule.warn_before and not closed_by_rule:
         before = policy.duration(rule.warn_before)
         if after.kind is DurationKind.BUSINESS_DAYS and before.kind is DurationKind.BUSINESS_DAYS:
             warn_at = cal.add_business_days(since, after.days - before.days)
@@ -113,8 +119,9 @@ def _close_no_response(policy: Policy, tl: Timeline) -> list[PlannedAction]:
         out.append(PlannedAction(_key(tl, "no_response_warning", tl.level.id), "public_note", why, warn_at, why))
     why = f"no customer response for {rule.after} since {since.isoformat()}"
     out.append(PlannedAction(_key(tl, "close_no_response.note", tl.level.id), "note", rule.note, deadline, why))
-    out.append(PlannedAction(_key(tl, "close_no_response", tl.level.id), "set_status", rule.status, deadline,
-                             why))
+    if not closed_by_rule:
+        out.append(PlannedAction(_key(tl, "close_no_response", tl.level.id), "set_status", rule.status,
+                                 deadline, why))
     return out
 
 

@@ -61,6 +61,66 @@ def load_policy_text(text: str, *, filename: str = "<policy>") -> Policy:
     return compile_policy(spec, source=filename)
 
 
+PRUNE_PASSES = 8
+
+
+def _references_despite(data: dict[str, Any], exc: ValidationError, filename: str, tree: Any,
+                        shape: list[PolicyProblem]) -> list[PolicyProblem]:
+    """Reference mistakes in a file that also has shape mistakes, so all are reported at once.
+
+    The fields pydantic rejected are removed (falling back to their defaults, or removing the item that
+    needs them) until the rest validates; references are then checked on what is left. Problems about a
+    removed name, or at a path already reported, are left out rather than reported wrongly."""
+    import copy
+
+    pruned = copy.deepcopy(data)
+    removed_names: set[str] = set()
+    errors = exc.errors()
+    for _ in range(PRUNE_PASSES):
+        for err in errors:
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+            if err["type"] == "missing" or len(loc) == 1:
+                loc = loc[:-1] if len(loc) > 1 else loc
+            _remove(pruned, loc, removed_names)
+        try:
+            spec = PolicySpec.model_validate(pruned)
+        except ValidationError as again:
+            errors = again.errors()
+            continue
+        except Exception:  # noqa: BLE001 - a best effort: the shape problems are already reported
+            return []
+        reported = {p.path for p in shape}
+        out = []
+        for loc, msg in check_references(spec):
+            problem = _locate(filename, tree, loc, msg)
+            if problem.path in reported or any(f"'{name}'" in msg for name in removed_names):
+                continue
+            out.append(problem)
+        return out
+    return []
+
+
+def _remove(node: Any, loc: Loc, removed_names: set[str]) -> None:
+    """Delete the value at ``loc`` (a list item, or a mapping key) if it is there."""
+    for part in loc[:-1]:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return
+    last = loc[-1] if loc else None
+    if isinstance(node, dict) and last in node:
+        value = node.pop(last)
+        removed_names.add(str(last))
+        if isinstance(value, dict) and "id" in value:
+            removed_names.add(str(value["id"]))
+    elif isinstance(node, list) and isinstance(last, int) and 0 <= last < len(node):
+        value = node.pop(last)
+        if isinstance(value, dict):
+            removed_names.update(str(value[k]) for k in ("id", "name") if k in value)
+
+
 def parse_spec(text: str, *, filename: str) -> tuple[PolicySpec, Any]:
     yaml = YAML(typ="rt")
     try:
@@ -73,10 +133,12 @@ def parse_spec(text: str, *, filename: str) -> tuple[PolicySpec, Any]:
     if not isinstance(tree, Mapping):
         raise PolicyError([PolicyProblem(filename, 1, 1, "", "a policy file is a mapping with keys "
                                          "'policy', 'calendars', 'levels', 'statuses', ...")])
+    data = _plain(tree)
     try:
-        spec = PolicySpec.model_validate(_plain(tree))
+        spec = PolicySpec.model_validate(data)
     except ValidationError as exc:
-        raise PolicyError([_from_pydantic(filename, tree, err) for err in exc.errors()]) from None
+        shape = [_from_pydantic(filename, tree, err) for err in exc.errors()]
+        raise PolicyError(shape + _references_despite(data, exc, filename, tree, shape)) from None
     return spec, tree
 
 

@@ -255,6 +255,9 @@ class StatusSpec(Strict):
     active: bool | None = Field(None, description="counts as activation; default: category 'open'")
     requires_link: str | None = Field(None, description="link kind required, e.g. duplicate_of")
     holds_until: bool = Field(False, description="waits until a set time, then resumes")
+    customer_reply: Literal["reopen", "new_case", "ignore"] = Field(
+        "reopen", description="for solved/closed statuses, what a later customer reply does: reopen (within "
+        "lifecycle.reopen_window, else a new related case), new_case (always), ignore")
 
     @property
     def is_active(self) -> bool:

@@ -122,15 +122,13 @@ def build_timeline(policy: Policy, case: Case) -> Timeline:
 
 
 def default_level(policy: Policy, case: Case) -> Level:
-    """Intake: the channel's default level, else the case type's, else the policy's."""
+    """Intake: the channel's default level (if it is one of the case type's levels), else the case
+    type's default, else the policy's."""
     spec = policy.spec
-    name = None
-    if case.channel is not None:
-        name = spec.intake.default_level_by_channel.get(case.channel)
-    if name is None and case.case_type is not None:
-        for ct in spec.case_types:
-            if ct.id == case.case_type:
-                name = ct.default_level
+    ctype = next((ct for ct in spec.case_types if ct.id == case.case_type), None)
+    name = spec.intake.default_level_by_channel.get(case.channel) if case.channel is not None else None
+    if ctype is not None and (name is None or name not in ctype.levels):
+        name = ctype.default_level  # a channel default from another case type's levels does not apply
     lv = policy.level(name or spec.default_level)
     assert lv is not None  # references were checked at load
     return lv

@@ -334,6 +334,8 @@ def due(policy_file: str, level: str, opened: str, region: str | None, as_json: 
         }, indent=2))
         return
     console.print(f"Level {report.level}, opened {opened}" + (f", region {region}" if region else ""))
+    if not report.targets and not report.escalations:
+        console.print("  no targets and no escalation path at this level")
     for t in report.targets:
         due_text = _iso(t.due) or "untimed"
         warn = f" (warn {_iso(t.warn_at)})" if t.warn_at else ""

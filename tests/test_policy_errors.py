@@ -163,10 +163,6 @@ def test_reference_mistakes_are_all_reported_with_location_and_suggestion() -> N
     assert dup.message == "level id 'S1' is defined twice"
 
 
-@pytest.mark.xfail(reason="engine: policy/loader.py raises on the schema (pydantic) problems before "
-                          "policy/references.py runs, so a file with both kinds of mistakes reports only the "
-                          "first kind; the reference mistakes appear after the first batch is fixed",
-                   strict=True)
 def test_shape_and_reference_mistakes_are_reported_together() -> None:
     found = by_path(problems_of(EVERYTHING, "all.yaml"))
     assert set(found) == {"calendars.business.zone", "calendars.business.hours",
@@ -174,9 +170,8 @@ def test_shape_and_reference_mistakes_are_reported_together() -> None:
                           "levels[0].descripton", "levels[0].targets[0].within", "levels[1].id"}
 
 
-def test_shape_mistakes_hide_reference_mistakes_today() -> None:
-    """Today the schema problems come first (the reference ones follow once these are fixed): each of them
-    is there, located."""
+def test_shape_mistakes_are_each_located() -> None:
+    """Every schema problem of a file with both kinds is there, with its line and column."""
     found = by_path(problems_of(EVERYTHING, "all.yaml"))
     assert {"calendars.business.zone", "calendars.business.hours", "levels[0].descripton",
             "levels[0].targets[0].within"} <= set(found)

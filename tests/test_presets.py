@@ -130,18 +130,8 @@ class AtOpening(str):
     """An 'N business days' due instant counted from a start at or before the calendar's opening (a case
     opened before hours or on a closed day). design.md: 'N business days' = the same local time on the Nth
     following business day, a start outside hours first moved to the next opening; so it is due *at the
-    opening* of that day. Checked apart, in test_business_days_from_an_opening, marked xfail."""
+    opening* of that day. Checked apart, in test_business_days_from_an_opening."""
 
-
-BUSINESS_DAYS_AT_OPENING = (
-    "engine: a target of 'N business days' that starts at an opening instant is reported due at the "
-    "closing instant of the business day before (e.g. P4 '1 business day' for a Monday 05:00 case: "
-    "Mon 19:00) "
-    "instead of the same local time on the Nth following business day (Tue 07:00) that design.md and "
-    "BusinessCalendar.add_business_days specify and that escalation steps do return: "
-    "policy/evaluate.py budget_seconds turns the days into seconds and policy/calendar.py add() returns the "
-    "closing instant when the count runs out at a close"
-)
 
 ROWS = [
     # ---- seed 1: severity, follow-the-sun. Friday 20 Nov 2026 15:00 Los Angeles (PST, -08:00);
@@ -336,7 +326,6 @@ AT_OPENING_ROWS = [pytest.param(*p.values, id=p.id) for p in ROWS
                    if any(isinstance(due, AtOpening) for due, _ in p.values[4].values())]
 
 
-@pytest.mark.xfail(reason=BUSINESS_DAYS_AT_OPENING, strict=True)
 @pytest.mark.parametrize(("preset", "level", "opened", "region", "expected", "escalations"), AT_OPENING_ROWS)
 def test_business_days_from_an_opening(preset: str, level: str, opened: str, region: str | None,
                                        expected: dict[str, tuple[str | None, str | None]],
@@ -613,9 +602,6 @@ def test_seed4_solved_case_stops_escalating() -> None:
     assert esc is not None and (esc.level, esc.next_level) == (2, None)
 
 
-@pytest.mark.xfail(reason="engine: a customer-requested escalation ignores the path's not_before "
-                          "(policy/escalation.py evaluate_escalation), but seed 4 says tickets cannot be "
-                          "escalated in the first 4 hours", strict=True)
 def test_seed4_partner_request_cannot_escalate_before_4_hours() -> None:
     c = tier_case(milestones=(("2026-05-01T23:30+00:00", "customer_escalation"),))   # asked at 1 h
     early = evaluate(pol(S4), c, t("2026-05-02T00:30+00:00")).escalation
@@ -732,9 +718,6 @@ def test_seed5_close_no_response_after_two_business_days() -> None:
     assert due[1] == ("set_status", "Closed - No Response")
 
 
-@pytest.mark.xfail(reason="engine: lifecycle.reopen_window applies to every closed status; seed 5 opens a "
-                          "new related case when the customer comes back to a Closed - No Response case "
-                          "(policy/lifecycle.py _reopen has no per-status setting)", strict=True)
 def test_seed5_customer_back_after_no_response_gets_a_new_related_case() -> None:
     c = mk("2026-11-23T09:00-07:00", "P3",
            statuses=[("2026-11-23T09:00-07:00", "New"), ("2026-11-23T09:10-07:00", "In Progress"),
@@ -815,10 +798,6 @@ def test_seed5_macd_request_without_channel_starts_standard() -> None:
     assert "provisioning-fee" in flag_names(ev)
 
 
-@pytest.mark.xfail(reason="engine: intake.default_level_by_channel wins over the case type's default_level "
-                          "even when that level is not one of the case type's levels (policy/timeline.py "
-                          "default_level): a MACD request from the portal becomes a P4 support case",
-                   strict=True)
 def test_seed5_macd_request_from_the_portal_starts_standard() -> None:
     ev = evaluate(pol(S5), mk("2026-11-25T16:30-07:00", None, case_type="macd", channel="portal"),
                   t("2026-11-25T16:30-07:00"))

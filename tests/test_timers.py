@@ -198,9 +198,13 @@ def test_escalation_levels_not_before_and_next() -> None:
 def test_customer_requested_escalation_jumps_the_path() -> None:
     opened = den(2026, 11, 19, 9, 0)
     c = case(opened, "P1", milestones=[(opened + timedelta(minutes=10), "customer_escalation")])
-    esc = evaluate(P, c, opened + timedelta(minutes=20)).escalation
+    waiting = evaluate(P, c, opened + timedelta(minutes=20)).escalation
+    # the path cannot escalate before 1 hour, a customer's request included: it waits, and says when
+    assert waiting is not None and waiting.level == 0
+    assert (waiting.next_level, waiting.next_at) == (2, opened + timedelta(hours=1))
+    esc = evaluate(P, c, opened + timedelta(hours=1, minutes=5)).escalation
     assert esc is not None and esc.level == 2 and esc.customer_requested
-    assert esc.reached_at == opened + timedelta(minutes=10)
+    assert esc.reached_at == opened + timedelta(hours=1)
 
 
 def test_escalation_freezes_when_solved() -> None:
