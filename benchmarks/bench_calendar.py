@@ -189,8 +189,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # its batch API: one call for the whole sample (the conversion of inputs is included)
         for op, batch, ours_out, same in (
             ("add", lambda: sched.add_many(starts, deltas), ours_add, same_instant),
-            ("between", lambda: [d.total_seconds() for d in sched.between_many(starts, ends)], ours_btw,
-             same_seconds),
+            (
+                "between",
+                lambda: [d.total_seconds() for d in sched.between_many(starts, ends)],
+                ours_btw,
+                same_seconds,
+            ),
         ):
             try:
                 t0 = clock.process_time()
@@ -209,17 +213,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         results.append(Result("businesstimedelta", "-", notes=[f"not importable ({exc}); skipped"]))
     else:
         ptz = pytz.timezone(ZONE_NAME)
-        rules = btd.Rules([
-            btd.WorkDayRule(start_time=OPEN, end_time=CLOSE, working_days=[0, 1, 2, 3, 4], tz=ptz),
-            btd.HolidayRule(set(ALL_HOLIDAYS), tz=ptz),
-        ])
+        rules = btd.Rules(
+            [
+                btd.WorkDayRule(start_time=OPEN, end_time=CLOSE, working_days=[0, 1, 2, 3, 4], tz=ptz),
+                btd.HolidayRule(set(ALL_HOLIDAYS), tz=ptz),
+            ]
+        )
         p_starts = [ptz.localize(s.replace(tzinfo=None), is_dst=bool(s.dst())) for s in starts]
         p_ends = [ptz.localize(e.replace(tzinfo=None), is_dst=bool(e.dst())) for e in ends]
         for op, call, ours_out, same in (
-            ("add", lambda i: p_starts[i] + btd.BusinessTimeDelta(rules, seconds=amounts[i]),
-             ours_add, same_instant),
-            ("between", lambda i: rules.difference(p_starts[i], p_ends[i]).timedelta.total_seconds(),
-             ours_btw, same_seconds),
+            (
+                "add",
+                lambda i: p_starts[i] + btd.BusinessTimeDelta(rules, seconds=amounts[i]),
+                ours_add,
+                same_instant,
+            ),
+            (
+                "between",
+                lambda i: rules.difference(p_starts[i], p_ends[i]).timedelta.total_seconds(),
+                ours_btw,
+                same_seconds,
+            ),
         ):
             try:
                 rate, ran, out = timed(call, n, budget)
@@ -266,8 +280,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception as exc:
             r = Result("pandas CustomBusinessHour", "add", notes=[f"failed: {type(exc).__name__}: {exc}"])
         results.append(r)
-        results.append(Result("pandas CustomBusinessHour", "between",
-                              notes=["n/a: pandas has no business-time difference"]))
+        results.append(
+            Result(
+                "pandas CustomBusinessHour", "between", notes=["n/a: pandas has no business-time difference"]
+            )
+        )
 
     by_span = span_breakdown(wl, amounts, cal, repeat)
     print_report(results, n, args, budget, repeat)
@@ -339,20 +356,28 @@ def print_report(results: list[Result], n: int, args: argparse.Namespace, budget
 
     print("casewarden calendar benchmark: Mon-Fri 08:00-17:00 America/Denver + US federal holidays")
     quick = ", --quick" if args.quick else ""
-    print(f"workload: {n:,} seeded random ops (seed {args.seed}{quick}); starts in 2026-2027, "
-          f"spans log-uniform {MIN_SPAN} min .. 365 days (whole minutes)")
+    print(
+        f"workload: {n:,} seeded random ops (seed {args.seed}{quick}); starts in 2026-2027, "
+        f"spans log-uniform {MIN_SPAN} min .. 365 days (whole minutes)"
+    )
     print("  add = due time of start + span of business time; between = business time in [start, start+span)")
-    print(f"  fast implementations: best of {repeat} passes over all ops; slow peers: as many ops as fit in "
-          f"{budget:.0f} s per operation (a prefix of the random workload)")
-    print("  ops/s are per CPU second of this process (time.process_time), so other load on a shared machine "
-          "skews them less")
+    print(
+        f"  fast implementations: best of {repeat} passes over all ops; slow peers: as many ops as fit in "
+        f"{budget:.0f} s per operation (a prefix of the random workload)"
+    )
+    print(
+        "  ops/s are per CPU second of this process (time.process_time), so other load on a shared machine "
+        "skews them less"
+    )
     try:
         with open("/proc/loadavg") as fh:
             load = f", load average {fh.read().split()[0]} at the end"
     except OSError:
         load = ""
-    print(f"Python {platform.python_version()} on {platform.machine()} ({os.cpu_count()} CPUs{load}), "
-          + ", ".join(version(p) for p in ("pandas", "businesstimedelta", "workclock")))
+    print(
+        f"Python {platform.python_version()} on {platform.machine()} ({os.cpu_count()} CPUs{load}), "
+        + ", ".join(version(p) for p in ("pandas", "businesstimedelta", "workclock"))
+    )
     print()
     head = f"{'implementation':<28} {'op':<8} {'ops/s':>11} {'ops run':>15} {'agree w/ ours':>15}  notes"
     print(head)
@@ -367,9 +392,11 @@ def print_report(results: list[Result], n: int, args: argparse.Namespace, budget
             agree = f"{r.exact}(+{(r.same_business or 0) - r.exact})/{r.sampled}"
         print(f"{r.impl:<28} {r.op:<8} {_fmt_int(r.rate):>11} {ran:>15} {agree:>15}  {'; '.join(r.notes)}")
     print()
-    print(f"agree w/ ours: of the first {CHECK_SAMPLE:,} results (or all a capped peer ran), how many equal "
-          "ours to the minute;\n  (+k): k more are the same business instant written differently (a closing "
-          "time vs the next opening: no business time lies between them).")
+    print(
+        f"agree w/ ours: of the first {CHECK_SAMPLE:,} results (or all a capped peer ran), how many equal "
+        "ours to the minute;\n  (+k): k more are the same business instant written differently (a closing "
+        "time vs the next opening: no business time lies between them)."
+    )
 
 
 if __name__ == "__main__":

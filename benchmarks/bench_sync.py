@@ -49,11 +49,23 @@ def build(directory: Path, count: int) -> tuple[LocalTracker, float]:
     pol = load_policy(PRESET)
     tracker = LocalTracker(directory / "tracker.sqlite", clock=lambda: NOW + timedelta(seconds=5))
     first_type = pol.spec.case_types[0].id if pol.spec.case_types else None
-    levels = [lv.id for lv in pol.levels_by_rank if not lv.spec.staff_only and lv.spec.case_type in (None, first_type)]
+    levels = [
+        lv.id
+        for lv in pol.levels_by_rank
+        if not lv.spec.staff_only and lv.spec.case_type in (None, first_type)
+    ]
     t0 = time.perf_counter()
-    generate(tracker, count=count, levels=levels, statuses={s.name: s.category.value for s in pol.statuses.values()},
-             start=NOW - timedelta(days=60), end=NOW - timedelta(minutes=1), seed=1,
-             milestones=["restoration"], intake_items=pol.spec.intake.required_information)
+    generate(
+        tracker,
+        count=count,
+        levels=levels,
+        statuses={s.name: s.category.value for s in pol.statuses.values()},
+        start=NOW - timedelta(days=60),
+        end=NOW - timedelta(minutes=1),
+        seed=1,
+        milestones=["restoration"],
+        intake_items=pol.spec.intake.required_information,
+    )
     return tracker, time.perf_counter() - t0
 
 
@@ -73,10 +85,14 @@ def bench_evaluate(tracker: LocalTracker) -> None:
         except CaseError:
             skipped += 1
     dt = time.perf_counter() - t0
-    print(f"evaluate: {n:,} cases in {dt:.2f} s = {n / dt:,.0f} cases/s ({dt / n * 1e6:.1f} us per case, "
-          f"{skipped} unplaceable)")
-    print(f"memory:   {n:,} normalized cases with timelines hold {held / 2**20:.1f} MiB "
-          f"({held / n / 1024:.2f} KiB per case)")
+    print(
+        f"evaluate: {n:,} cases in {dt:.2f} s = {n / dt:,.0f} cases/s ({dt / n * 1e6:.1f} us per case, "
+        f"{skipped} unplaceable)"
+    )
+    print(
+        f"memory:   {n:,} normalized cases with timelines hold {held / 2**20:.1f} MiB "
+        f"({held / n / 1024:.2f} KiB per case)"
+    )
 
 
 def cycle(directory: Path, tracker: LocalTracker, now: datetime, label: str) -> None:
@@ -88,8 +104,10 @@ def cycle(directory: Path, tracker: LocalTracker, now: datetime, label: str) -> 
     t0 = time.perf_counter()
     r = engine.run_once().trackers[0]
     dt = time.perf_counter() - t0
-    print(f"{label:<34} {dt:8.2f} s  read {r.read:>7,}  re-evaluated {r.reevaluated:>6,}  evaluated "
-          f"{r.evaluated:>7,}  writes {len(r.changes):>7,}  peak RSS {rss_mb():7.0f} MiB (+{rss_mb() - before:.0f})")
+    print(
+        f"{label:<34} {dt:8.2f} s  read {r.read:>7,}  re-evaluated {r.reevaluated:>6,}  evaluated "
+        f"{r.evaluated:>7,}  writes {len(r.changes):>7,}  peak RSS {rss_mb():7.0f} MiB (+{rss_mb() - before:.0f})"
+    )
     state.close()
 
 

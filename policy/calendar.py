@@ -348,8 +348,10 @@ class BusinessCalendar:
                     )
             for (s1, e1), (s2, _) in pairwise(ivs):
                 if e1 == _MIDNIGHT or s2 < e1:
-                    raise ValueError(f"{_DAY_NAMES[wd]}: intervals {_fmt_time(s1)}-{_fmt_time(e1, True)} "
-                                     f"and one starting {_fmt_time(s2)} overlap")
+                    raise ValueError(
+                        f"{_DAY_NAMES[wd]}: intervals {_fmt_time(s1)}-{_fmt_time(e1, True)} "
+                        f"and one starting {_fmt_time(s2)} overlap"
+                    )
             days.append(tuple(ivs))
         if not any(days):
             raise ValueError("weekly hours are empty: the calendar would never open (weekly=None is 24x7)")
@@ -476,8 +478,9 @@ class BusinessCalendar:
             span = self._with_years(span.y0, min(span.y1 + step, _LAST_YEAR + 1))
             empty = empty + step if span.total == before else 0
             if empty >= _MAX_EMPTY_YEARS:
-                raise ValueError(f"calendar {self.name!r} has no open time in {empty} consecutive years "
-                                 f"up to {span.y1}")
+                raise ValueError(
+                    f"calendar {self.name!r} has no open time in {empty} consecutive years up to {span.y1}"
+                )
 
     def _grow_backward(self, span: _Span, need: float) -> _Span:
         """Prepend years until at least ``need`` more open seconds lie before the current span.
@@ -492,8 +495,9 @@ class BusinessCalendar:
             need -= added
             empty = empty + 1 if added == 0 else 0
             if empty >= _MAX_EMPTY_YEARS:
-                raise ValueError(f"calendar {self.name!r} has no open time in {empty} consecutive years "
-                                 f"from {span.y0}")
+                raise ValueError(
+                    f"calendar {self.name!r} has no open time in {empty} consecutive years from {span.y0}"
+                )
         return span
 
     # ------------------------------------------------------------------ queries
@@ -667,10 +671,12 @@ class BusinessCalendar:
         i = bisect_right(span.ends, ta)
         while span.starts[i] < tb:  # the +inf sentinel ends the loop
             s, e = span.starts[i], span.ends[i]
-            out.append((
-                _in_zone(a, zone) if s <= ta else _fromts(s, zone),
-                _in_zone(b, zone) if e >= tb else _fromts(e, zone),
-            ))
+            out.append(
+                (
+                    _in_zone(a, zone) if s <= ta else _fromts(s, zone),
+                    _in_zone(b, zone) if e >= tb else _fromts(e, zone),
+                )
+            )
             i += 1
         return out
 

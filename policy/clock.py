@@ -52,31 +52,29 @@ class Measure:
     paused_now: bool
 
 
-def running_intervals(start: datetime, pauses: Sequence[tuple[datetime, datetime | None]],
-                      stop: datetime | None) -> list[tuple[datetime, datetime | None]]:
+def running_intervals(
+    start: datetime, pauses: Sequence[tuple[datetime, datetime | None]], stop: datetime | None
+) -> list[tuple[datetime, datetime | None]]:
     """[start, stop) minus the pauses (sorted, non-overlapping). After ``stop`` the timer is projected to
     run on, pauses ignored, so a met target still shows when it would have fallen due. Without a stop, an
     open-ended pause ends the list: the timer is paused now."""
     if stop is not None and stop < start:
         stop = start
     out: list[tuple[datetime, datetime | None]] = []
-    cursor: datetime | None = start
+    cursor = start
     for p_start, p_end in pauses:
         if stop is not None and p_start >= stop:
             break
         if p_end is not None and p_end <= cursor:
             continue
-        if p_start > cursor:  # type: ignore[operator]
-            out.append((cursor, p_start))  # type: ignore[arg-type]
+        if p_start > cursor:
+            out.append((cursor, p_start))
         if stop is not None and (p_end is None or p_end >= stop):
             cursor = stop
             break
         if p_end is None:
-            cursor = None
-            break
-        cursor = max(cursor, p_end)  # type: ignore[type-var]
-    if cursor is None:
-        return out
+            return out  # paused now, open-ended
+        cursor = max(cursor, p_end)
     if stop is None:
         out.append((cursor, None))
         return out
@@ -86,9 +84,15 @@ def running_intervals(start: datetime, pauses: Sequence[tuple[datetime, datetime
     return out
 
 
-def measure(span: Span, budget: float, warn_budget: float | None, start: datetime,
-            stop: datetime | None, pauses: Sequence[tuple[datetime, datetime | None]],
-            now: datetime) -> Measure:
+def measure(
+    span: Span,
+    budget: float,
+    warn_budget: float | None,
+    start: datetime,
+    stop: datetime | None,
+    pauses: Sequence[tuple[datetime, datetime | None]],
+    now: datetime,
+) -> Measure:
     end = stop if stop is not None else now
     intervals = running_intervals(start, pauses, stop)
     elapsed = 0.0

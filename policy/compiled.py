@@ -169,12 +169,15 @@ def build_calendar(name: str, spec: CalendarSpec) -> BusinessCalendar:
     for c in spec.closures:
         if c.every:
             nth, weekday = parse_nth_weekday(c.every)
-            closures.append(Closure(start=parse_time(c.start), end=parse_time(c.end), nth=nth, weekday=weekday))
+            closures.append(
+                Closure(start=parse_time(c.start), end=parse_time(c.end), nth=nth, weekday=weekday)
+            )
         else:
             closures.append(Closure(start=parse_time(c.start), end=parse_time(c.end), on=c.on))
     has_holidays = bool(explicit or country)
-    return BusinessCalendar(name, spec.zone, spec.weekly(), holidays_for if has_holidays else (),
-                            tuple(closures))
+    return BusinessCalendar(
+        name, spec.zone, spec.weekly(), holidays_for if has_holidays else (), tuple(closures)
+    )
 
 
 def compile_policy(spec: PolicySpec, *, source: str = "<policy>") -> Policy:
@@ -187,9 +190,12 @@ def compile_policy(spec: PolicySpec, *, source: str = "<policy>") -> Policy:
             start=p.start,
             not_before=spec.duration(p.not_before) if p.not_before else None,
             customer_request=p.customer_request,
-            steps=tuple(EscalationStep(el.level, el.name, spec.duration(el.after) if el.after else None,
-                                       tuple(el.actions))
-                        for el in p.levels),
+            steps=tuple(
+                EscalationStep(
+                    el.level, el.name, spec.duration(el.after) if el.after else None, tuple(el.actions)
+                )
+                for el in p.levels
+            ),
         )
     levels: dict[str, Level] = {}
     for lv in spec.levels:
@@ -223,11 +229,11 @@ def compile_policy(spec: PolicySpec, *, source: str = "<policy>") -> Policy:
         for st in spec.statuses
     }
     policy = Policy(spec, source, calendars, levels, statuses, paths, calendars[spec.default_calendar])
-    for lv in levels.values():
-        for alias in (lv.id, lv.spec.name, *lv.spec.aliases):
-            policy._level_keys.setdefault(alias.casefold(), lv)
-    for st in statuses.values():
-        policy._status_keys.setdefault(st.name.casefold(), st)
+    for level in levels.values():
+        for alias in (level.id, level.spec.name, *level.spec.aliases):
+            policy._level_keys.setdefault(alias.casefold(), level)
+    for status in statuses.values():
+        policy._status_keys.setdefault(status.name.casefold(), status)
     return policy
 
 

@@ -12,11 +12,27 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 UNIT_SECONDS = {
-    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
-    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
-    "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
-    "d": 86400, "day": 86400, "days": 86400,
-    "w": 604800, "week": 604800, "weeks": 604800,
+    "s": 1,
+    "sec": 1,
+    "secs": 1,
+    "second": 1,
+    "seconds": 1,
+    "m": 60,
+    "min": 60,
+    "mins": 60,
+    "minute": 60,
+    "minutes": 60,
+    "h": 3600,
+    "hr": 3600,
+    "hrs": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+    "w": 604800,
+    "week": 604800,
+    "weeks": 604800,
 }
 DAY_UNITS = {"d", "day", "days"}
 WEEK_UNITS = {"w", "week", "weeks"}
@@ -76,20 +92,27 @@ def parse_duration(text: str | int | float, meanings: dict[str, str] | None = No
         if meaning is None:
             raise ValueError(f"'{raw}' needs a meaning: set meanings.{word} (e.g. '15 minutes')")
         inner = parse_duration(meaning)
-        return Duration(inner.kind, inner.business, inner.seconds, inner.days, inner.warn_seconds,
-                        inner.warn_days, text=raw)
+        return Duration(
+            inner.kind,
+            inner.business,
+            inner.seconds,
+            inner.days,
+            inner.warn_seconds,
+            inner.warn_days,
+            text=raw,
+        )
     m = _SINGLE.match(s)
     if m:
         qty, business, unit = float(m.group(1)), bool(m.group(2)), m.group(3)
         return _build(raw, qty, None, business, unit)
     m = _RANGE.match(s)
     if m:
-        low, low_unit, high, business, unit = m.groups()
+        low, low_unit, high, in_business, unit = m.groups()
         if low_unit and low_unit != unit and UNIT_SECONDS.get(low_unit) != UNIT_SECONDS.get(unit):
             raise ValueError(f"'{raw}': both ends of a range take the same unit")
         if float(low) > float(high):
             raise ValueError(f"'{raw}': the low end of a range must not exceed the high end")
-        return _build(raw, float(high), float(low), bool(business), unit)
+        return _build(raw, float(high), float(low), bool(in_business), unit)
     raise ValueError(f"cannot read duration '{raw}'; accepted: {ACCEPTED_FORMS}")
 
 
@@ -101,11 +124,17 @@ def _build(raw: str, qty: float, low: float | None, business: bool, unit: str) -
         if qty != int(qty) or (low is not None and low != int(low)):
             raise ValueError(f"'{raw}': business days must be whole")
         return Duration(
-            DurationKind.BUSINESS_DAYS, business=True, days=int(qty) * per,
-            warn_days=None if low is None else int(low) * per, text=raw,
+            DurationKind.BUSINESS_DAYS,
+            business=True,
+            days=int(qty) * per,
+            warn_days=None if low is None else int(low) * per,
+            text=raw,
         )
     factor = UNIT_SECONDS[unit]
     return Duration(
-        DurationKind.ELAPSED, business=business, seconds=round(qty * factor),
-        warn_seconds=None if low is None else round(low * factor), text=raw,
+        DurationKind.ELAPSED,
+        business=business,
+        seconds=round(qty * factor),
+        warn_seconds=None if low is None else round(low * factor),
+        text=raw,
     )

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from policy.calendar import BusinessCalendar
 from policy.clock import Span
 from policy.compiled import EscalationPath, EscalationStep, Policy
-from policy.durations import DurationKind
+from policy.durations import Duration, DurationKind
 from policy.references import CUSTOMER_ESCALATION
 from policy.results import ActionKey, EscalationResult, PlannedAction
 from policy.timeline import Timeline
@@ -34,7 +35,7 @@ def step_times(path: EscalationPath, start: datetime) -> list[tuple[EscalationSt
     return out
 
 
-def _after(cal, duration, start: datetime) -> datetime:  # type: ignore[no-untyped-def]
+def _after(cal: BusinessCalendar, duration: Duration, start: datetime) -> datetime:
     if duration.kind is DurationKind.BUSINESS_DAYS:
         return cal.add_business_days(start, duration.days)
     return Span(cal, duration.business).add(start, duration.seconds)
@@ -59,8 +60,9 @@ def evaluate_escalation(policy: Policy, tl: Timeline, now: datetime) -> Escalati
         if at <= end:
             level, reached_at = step.level, at
     customer = False
-    requests = [m.at for m in tl.case.milestones
-                if m.name == CUSTOMER_ESCALATION and tl.epoch_start <= m.at <= end]
+    requests = [
+        m.at for m in tl.case.milestones if m.name == CUSTOMER_ESCALATION and tl.epoch_start <= m.at <= end
+    ]
     jump_at: datetime | None = None
     if requests and path.customer_request:
         jump_at = min(requests)
@@ -70,17 +72,24 @@ def evaluate_escalation(policy: Policy, tl: Timeline, now: datetime) -> Escalati
         if jump_at <= end and path.customer_request > level:
             level, reached_at, customer = path.customer_request, jump_at, True
     nxt = next(((s.level, at) for s, at in times if s.level > level), None)
-    if jump_at is not None and jump_at > end and path.customer_request and path.customer_request > level \
-            and (nxt is None or jump_at <= nxt[1]):
+    if (
+        jump_at is not None
+        and jump_at > end
+        and path.customer_request
+        and path.customer_request > level
+        and (nxt is None or jump_at <= nxt[1])
+    ):
         nxt = (path.customer_request, jump_at)
     if tl.stopped_at is not None:
         nxt = None
-    return EscalationResult(path.name, level, reached_at, nxt[0] if nxt else None, nxt[1] if nxt else None,
-                            customer)
+    return EscalationResult(
+        path.name, level, reached_at, nxt[0] if nxt else None, nxt[1] if nxt else None, customer
+    )
 
 
-def escalation_actions(policy: Policy, tl: Timeline, result: EscalationResult | None,
-                       now: datetime) -> list[PlannedAction]:
+def escalation_actions(
+    policy: Policy, tl: Timeline, result: EscalationResult | None, now: datetime
+) -> list[PlannedAction]:
     """The actions of every level reached (due) and of the next level (upcoming), each keyed so it runs
     once per case and reopen epoch."""
     if result is None:
@@ -97,7 +106,9 @@ def escalation_actions(policy: Policy, tl: Timeline, result: EscalationResult | 
             due = min(due, result.reached_at) if due is not None else result.reached_at
         if due is None:
             continue
-        why = f"escalation level {step.level}{' (' + step.name + ')' if step.name else ''} on path {path.name}"
+        why = (
+            f"escalation level {step.level}{' (' + step.name + ')' if step.name else ''} on path {path.name}"
+        )
         if result.customer_requested and step.level <= result.level:
             why += ", requested by the customer"
         level = str(step.level)

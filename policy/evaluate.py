@@ -32,7 +32,11 @@ def evaluate(policy: Policy, case: Case, now: datetime) -> Evaluation:
     boundaries = [a.due_at for a in upcoming]
     for t in targets:
         for instant in (t.warn_at, t.due_at):
-            if instant is not None and instant > now and t.state in (TargetState.RUNNING, TargetState.WARNING):
+            if (
+                instant is not None
+                and instant > now
+                and t.state in (TargetState.RUNNING, TargetState.WARNING)
+            ):
                 boundaries.append(instant)
     if escalation and escalation.next_at and escalation.next_at > now:
         boundaries.append(escalation.next_at)
@@ -57,7 +61,9 @@ def evaluate(policy: Policy, case: Case, now: datetime) -> Evaluation:
 def target_calendar(policy: Policy, tl: Timeline, target: Target, level: Level) -> Span:
     """Which calendar a target runs on: the target's, else the level's, else the case's region's
     (follow-the-sun), else the policy default."""
-    cal = target.calendar or level.calendar or policy.region_calendar(tl.case.region) or policy.default_calendar
+    cal = (
+        target.calendar or level.calendar or policy.region_calendar(tl.case.region) or policy.default_calendar
+    )
     return Span(cal, target.duration.business)
 
 
@@ -75,8 +81,9 @@ def budget_seconds(span: Span, duration: Duration, start: datetime, *, warn: boo
         assert cal is not None
         opening = cal.next_open(start)
         return cal.between(opening, cal.add_business_days(opening, days))
-    return float(duration.warn_seconds if warn else duration.seconds) if (not warn or duration.warn_seconds
-                                                                          is not None) else None
+    if not warn:
+        return float(duration.seconds)
+    return None if duration.warn_seconds is None else float(duration.warn_seconds)
 
 
 def _min_real_seconds(duration: Duration) -> float:
@@ -136,8 +143,9 @@ def _pauses(tl: Timeline, target: Target) -> list[tuple[datetime, datetime | Non
     return out
 
 
-def evaluate_targets(policy: Policy, tl: Timeline, now: datetime,
-                     escalated_at: datetime | None) -> list[TargetResult]:
+def evaluate_targets(
+    policy: Policy, tl: Timeline, now: datetime, escalated_at: datetime | None
+) -> list[TargetResult]:
     results: list[TargetResult] = []
     for current in tl.level.targets:
         if current.metric is Metric.PERIODIC_UPDATE:
@@ -168,14 +176,31 @@ def _start(policy: Policy, tl: Timeline, level: Level, at: datetime) -> datetime
     return tl.case.opened_at
 
 
-def _one_shot(tl: Timeline, target: Target, level: Level, span: Span, start: datetime,
-              stop: datetime | None, now: datetime) -> TargetResult:
+def _one_shot(
+    tl: Timeline,
+    target: Target,
+    level: Level,
+    span: Span,
+    start: datetime,
+    stop: datetime | None,
+    now: datetime,
+) -> TargetResult:
     cal_name = span.calendar.name if span.calendar is not None and span.business else "calendar time"
     budget = budget_seconds(span, target.duration, start)
     if budget is None:
         state = TargetState.MET if stop is not None else TargetState.RUNNING
-        return TargetResult(target.key, target.metric.value, level.id, state, None, None, stop, None,
-                            target.duration.text, cal_name)
+        return TargetResult(
+            target.key,
+            target.metric.value,
+            level.id,
+            state,
+            None,
+            None,
+            stop,
+            None,
+            target.duration.text,
+            cal_name,
+        )
     warn_budget = budget_seconds(span, target.duration, start, warn=True)
     if target.warn_fraction is not None:
         frac = budget * target.warn_fraction
@@ -194,8 +219,18 @@ def _one_shot(tl: Timeline, target: Target, level: Level, span: Span, start: dat
         state = TargetState.WARNING
     else:
         state = TargetState.RUNNING
-    return TargetResult(target.key, target.metric.value, level.id, state, m.due_at, m.warn_at, stop,
-                        remaining, target.duration.text, cal_name)
+    return TargetResult(
+        target.key,
+        target.metric.value,
+        level.id,
+        state,
+        m.due_at,
+        m.warn_at,
+        stop,
+        remaining,
+        target.duration.text,
+        cal_name,
+    )
 
 
 def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> TargetResult:
@@ -208,8 +243,18 @@ def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> Ta
     pauses = _pauses(tl, target)
     if tl.status.stopped:
         last = tl.agent_updates[-1] if tl.agent_updates else None
-        return TargetResult(target.key, target.metric.value, level.id, TargetState.MET, None, None,
-                            last, None, target.duration.text, cal_name)
+        return TargetResult(
+            target.key,
+            target.metric.value,
+            level.id,
+            TargetState.MET,
+            None,
+            None,
+            last,
+            None,
+            target.duration.text,
+            cal_name,
+        )
     anchors = [tl.epoch_start, *(t for t in tl.agent_updates if tl.epoch_start < t <= now)]
     missed = 0
     floor = _min_real_seconds(target.duration)
@@ -235,9 +280,19 @@ def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> Ta
     if policy.spec.lifecycle.etr_replaces_updates and etr is not None and etr > anchors[-1]:
         if now < etr:
             missed -= int(m.elapsed // budget)
-            return TargetResult(target.key, target.metric.value, level.id, TargetState.RUNNING, etr, None,
-                                anchors[-1], (etr - now).total_seconds(), target.duration.text, cal_name,
-                                missed)
+            return TargetResult(
+                target.key,
+                target.metric.value,
+                level.id,
+                TargetState.RUNNING,
+                etr,
+                None,
+                anchors[-1],
+                (etr - now).total_seconds(),
+                target.duration.text,
+                cal_name,
+                missed,
+            )
         due_at = etr
     remaining = budget - m.elapsed
     if due_at is not None and due_at <= now:
@@ -248,6 +303,16 @@ def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> Ta
         state = TargetState.WARNING
     else:
         state = TargetState.RUNNING
-    return TargetResult(target.key, target.metric.value, level.id, state, due_at, warn_at, anchors[-1],
-                        remaining, target.duration.text, cal_name, missed)
-
+    return TargetResult(
+        target.key,
+        target.metric.value,
+        level.id,
+        state,
+        due_at,
+        warn_at,
+        anchors[-1],
+        remaining,
+        target.duration.text,
+        cal_name,
+        missed,
+    )

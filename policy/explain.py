@@ -14,7 +14,7 @@ from policy.compiled import Policy
 from policy.errors import CaseError
 from policy.escalation import step_times
 from policy.evaluate import evaluate_targets
-from policy.model import PolicySpec, StatusCategory
+from policy.model import ActionSpec, PolicySpec, StatusCategory
 from policy.timeline import build_timeline
 
 
@@ -39,11 +39,14 @@ def explain(policy: Policy) -> list[Table]:
         by_key = {t.key: t for t in lv.targets}
         cells = []
         for m in metrics:
-            t = by_key.get(m)
-            cells.append("-" if t is None else _within(spec, t.within or "") + (
-                f" (warn at {t.warn_at:.0%})" if t.warn_at else ""))
-        cal = lv.calendar or "region's calendar" if not lv.calendar and spec.regions else (lv.calendar or
-                                                                                           spec.default_calendar)
+            spec_t = by_key.get(m)
+            cells.append(
+                "-"
+                if spec_t is None
+                else _within(spec, spec_t.within or "")
+                + (f" (warn at {spec_t.warn_at:.0%})" if spec_t.warn_at else "")
+            )
+        coverage = lv.calendar or ("region's calendar" if spec.regions else spec.default_calendar)
         names = ", ".join([lv.name, *lv.aliases])
         extra = []
         if lv.on_workaround:
@@ -52,30 +55,49 @@ def explain(policy: Policy) -> list[Table]:
             extra.append("staff only")
         if lv.case_type:
             extra.append(f"type {lv.case_type}")
-        level_rows.append((lv.id, names, lv.coverage or cal, *cells, "; ".join(extra)))
+        level_rows.append((lv.id, names, lv.coverage or coverage, *cells, "; ".join(extra)))
         definitions.append((lv.id, lv.description, "; ".join(lv.examples)))
-    tables = [Table(f"Levels of {spec.policy.name} (default {spec.default_level})",
-                    ("level", "names", "coverage", *metrics, "rules"), tuple(level_rows),
-                    tuple(spec.policy.readings)),
-              Table("Level definitions", ("level", "definition", "examples"), tuple(definitions))]
+    tables = [
+        Table(
+            f"Levels of {spec.policy.name} (default {spec.default_level})",
+            ("level", "names", "coverage", *metrics, "rules"),
+            tuple(level_rows),
+            tuple(spec.policy.readings),
+        ),
+        Table("Level definitions", ("level", "definition", "examples"), tuple(definitions)),
+    ]
     cal_rows = []
     for name, cal in spec.calendars.items():
         hol = ""
         if cal.holidays:
             parts = []
             if cal.holidays.country:
-                parts.append(cal.holidays.country + (f"-{cal.holidays.subdivision}" if cal.holidays.subdivision
-                                                     else "") + " public holidays")
+                parts.append(
+                    cal.holidays.country
+                    + (f"-{cal.holidays.subdivision}" if cal.holidays.subdivision else "")
+                    + " public holidays"
+                )
             if cal.holidays.dates:
                 parts.append(", ".join(d.isoformat() for d in cal.holidays.dates))
             hol = "; ".join(parts)
         closures = "; ".join(f"{c.every or c.on} {c.start}-{c.end}" for c in cal.closures)
-        hours = "24x7" if cal.hours == "24x7" else "; ".join(f"{k} {', '.join(v)}" for k, v in cal.hours.items())
+        hours = (
+            "24x7" if cal.hours == "24x7" else "; ".join(f"{k} {', '.join(v)}" for k, v in cal.hours.items())
+        )
         used_by = [r for r, spec_r in spec.regions.items() if spec_r.calendar == name]
-        cal_rows.append((name, cal.zone, hours, hol or "-", closures or "-",
-                         ", ".join(used_by) or ("default" if name == spec.default_calendar else "-")))
-    tables.append(Table("Calendars", ("calendar", "zone", "hours", "holidays", "closures", "regions"),
-                        tuple(cal_rows)))
+        cal_rows.append(
+            (
+                name,
+                cal.zone,
+                hours,
+                hol or "-",
+                closures or "-",
+                ", ".join(used_by) or ("default" if name == spec.default_calendar else "-"),
+            )
+        )
+    tables.append(
+        Table("Calendars", ("calendar", "zone", "hours", "holidays", "closures", "regions"), tuple(cal_rows))
+    )
     path_rows = []
     for name, path in spec.escalation_paths.items():
         for el in path.levels:
@@ -83,11 +105,25 @@ def explain(policy: Policy) -> list[Table]:
             when = el.after or "customer request only"
             if path.customer_request == el.level and el.after:
                 when += " (or at once on customer request)"
-            path_rows.append((name, str(el.level), el.name, when, path.calendar or spec.default_calendar,
-                              path.not_before or "-", acts or "-"))
+            path_rows.append(
+                (
+                    name,
+                    str(el.level),
+                    el.name,
+                    when,
+                    path.calendar or spec.default_calendar,
+                    path.not_before or "-",
+                    acts or "-",
+                )
+            )
     if path_rows:
-        tables.append(Table("Escalation paths", ("path", "level", "name", "after", "calendar", "not before",
-                                                 "actions"), tuple(path_rows)))
+        tables.append(
+            Table(
+                "Escalation paths",
+                ("path", "level", "name", "after", "calendar", "not before", "actions"),
+                tuple(path_rows),
+            )
+        )
     status_rows = []
     for st in spec.statuses:
         effects = []
@@ -118,7 +154,7 @@ def _within(spec: PolicySpec, text: str) -> str:
     return text
 
 
-def _action_text(a) -> str:  # type: ignore[no-untyped-def]
+def _action_text(a: ActionSpec) -> str:
     v = getattr(a, a.kind)
     if isinstance(v, dict):
         return ", ".join(f"{k}={x}" for k, x in v.items())
@@ -131,21 +167,43 @@ def _rules(policy: Policy) -> list[tuple[str, str]]:
     spec = policy.spec
     lc, intake = spec.lifecycle, spec.intake
     out: list[tuple[str, str]] = []
-    out.append(("meaning of 'immediate' / 'continuous'", f"{spec.meanings.immediate} / {spec.meanings.continuous}"))
-    out.append(("level change", "targets recomputed from the opening" if spec.level_change == "from_opening"
-                else "targets restart at the change"))
+    out.append(
+        ("meaning of 'immediate' / 'continuous'", f"{spec.meanings.immediate} / {spec.meanings.continuous}")
+    )
+    out.append(
+        (
+            "level change",
+            "targets recomputed from the opening"
+            if spec.level_change == "from_opening"
+            else "targets restart at the change",
+        )
+    )
     if lc.reopen_window:
-        out.append(("reopen", f"customer reply within {lc.reopen_window} of closing -> {lc.reopen_status}; "
-                    "later -> new related case"))
+        out.append(
+            (
+                "reopen",
+                f"customer reply within {lc.reopen_window} of closing -> {lc.reopen_status}; "
+                "later -> new related case",
+            )
+        )
     if lc.close_no_response:
         c = lc.close_no_response
-        out.append(("close on no response", f"after {c.after} waiting on the customer -> {c.status}"
-                    + (f" (warn {c.warn_before} before)" if c.warn_before else "")))
+        out.append(
+            (
+                "close on no response",
+                f"after {c.after} waiting on the customer -> {c.status}"
+                + (f" (warn {c.warn_before} before)" if c.warn_before else ""),
+            )
+        )
     if lc.resume_status:
         out.append(("resume from hold", f"at the set time -> {lc.resume_status}"))
     if lc.master_cases:
-        out.append(("master cases", f"levels {', '.join(lc.master_cases.levels)}: update every "
-                    f"{lc.master_cases.update_every}"))
+        out.append(
+            (
+                "master cases",
+                f"levels {', '.join(lc.master_cases.levels)}: update every {lc.master_cases.update_every}",
+            )
+        )
     if lc.etr_replaces_updates:
         out.append(("estimated time of resolution", "replaces scheduled updates until it passes"))
     for ch, lv in intake.default_level_by_channel.items():
@@ -181,12 +239,21 @@ def due_untouched(policy: Policy, level: str, opened: datetime, region: str | No
     lv = policy.level(level)
     if lv is None:
         raise CaseError("(due)", f"unknown level '{level}'; levels: {', '.join(policy.levels)}")
-    first = next((s for s in policy.spec.statuses if s.category is StatusCategory.NEW), policy.spec.statuses[0])
-    case = Case(id="(due)", opened_at=opened, level_history=(LevelChange(opened, lv.id),),
-                status_history=(StatusChange(opened, first.name),), region=region)
+    first = next(
+        (s for s in policy.spec.statuses if s.category is StatusCategory.NEW), policy.spec.statuses[0]
+    )
+    case = Case(
+        id="(due)",
+        opened_at=opened,
+        level_history=(LevelChange(opened, lv.id),),
+        status_history=(StatusChange(opened, first.name),),
+        region=region,
+    )
     tl = build_timeline(policy, case)
     targets = evaluate_targets(policy, tl, opened, None)
     esc: tuple[tuple[int, datetime], ...] = ()
     if lv.path is not None:
         esc = tuple((step.level, at) for step, at in step_times(lv.path, opened))
-    return DueReport(lv.id, region, tuple(DueTarget(t.name, t.metric, t.due_at, t.warn_at) for t in targets), esc)
+    return DueReport(
+        lv.id, region, tuple(DueTarget(t.name, t.metric, t.due_at, t.warn_at) for t in targets), esc
+    )

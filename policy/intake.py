@@ -11,8 +11,11 @@ def intake_flags(policy: Policy, tl: Timeline) -> list[str]:
     case = tl.case
     flags: list[str] = []
     if tl.level_defaulted:
-        flags.append(f"level defaulted to {tl.level.id}"
-                     + (f" for channel {case.channel}" if case.channel else "") + ": review it")
+        flags.append(
+            f"level defaulted to {tl.level.id}"
+            + (f" for channel {case.channel}" if case.channel else "")
+            + ": review it"
+        )
     if spec.required_information:
         missing = [item for item in spec.required_information if item not in case.provided]
         if missing:

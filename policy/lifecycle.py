@@ -9,9 +9,10 @@ from __future__ import annotations
 import bisect
 from datetime import datetime
 
+from policy.calendar import BusinessCalendar
 from policy.clock import Span, shift
 from policy.compiled import Policy
-from policy.durations import DurationKind
+from policy.durations import Duration, DurationKind
 from policy.model import Metric
 from policy.results import ActionKey, PlannedAction, TargetResult, TargetState
 from policy.timeline import Timeline
@@ -19,8 +20,9 @@ from policy.timeline import Timeline
 RESTORATION_EVENTS = (Metric.RESTORATION.value, Metric.TEMPORARY_FIX.value)
 
 
-def lifecycle_actions(policy: Policy, tl: Timeline, targets: tuple[TargetResult, ...],
-                      now: datetime) -> list[PlannedAction]:
+def lifecycle_actions(
+    policy: Policy, tl: Timeline, targets: tuple[TargetResult, ...], now: datetime
+) -> list[PlannedAction]:
     out: list[PlannedAction] = []
     out += _breach_notes(tl, targets)
     out += _workaround_step_down(tl)
@@ -76,17 +78,28 @@ def _reopen(policy: Policy, tl: Timeline) -> list[PlannedAction]:
     if behaviour == "ignore":
         return []
     window = policy.duration(lc.reopen_window)
-    limit = Span(policy.default_calendar, window.business).add(tl.stopped_at, window.seconds) \
-        if window.kind is DurationKind.ELAPSED else policy.default_calendar.add_business_days(
-            tl.stopped_at, window.days)
+    limit = (
+        Span(policy.default_calendar, window.business).add(tl.stopped_at, window.seconds)
+        if window.kind is DurationKind.ELAPSED
+        else policy.default_calendar.add_business_days(tl.stopped_at, window.days)
+    )
     if reply <= limit and behaviour == "reopen":
         why = f"customer replied {reply.isoformat()}, within {lc.reopen_window} of closing: reopen"
         return [PlannedAction(_key(tl, "reopen", tl.level.id), "set_status", lc.reopen_status, reply, why)]
-    why = (f"customer replied {reply.isoformat()} to a case closed as {tl.status.name}: new related case"
-           if behaviour == "new_case" else
-           f"customer replied {reply.isoformat()}, more than {lc.reopen_window} after closing: new related case")
-    return [PlannedAction(_key(tl, "open_related", tl.level.id), "open_related",
-                          f"Follow-up to case {tl.case.id}", reply, why)]
+    why = (
+        f"customer replied {reply.isoformat()} to a case closed as {tl.status.name}: new related case"
+        if behaviour == "new_case"
+        else f"customer replied {reply.isoformat()}, more than {lc.reopen_window} after closing: new related case"
+    )
+    return [
+        PlannedAction(
+            _key(tl, "open_related", tl.level.id),
+            "open_related",
+            f"Follow-up to case {tl.case.id}",
+            reply,
+            why,
+        )
+    ]
 
 
 def _close_no_response(policy: Policy, tl: Timeline) -> list[PlannedAction]:
@@ -102,30 +115,42 @@ def _close_no_response(policy: Policy, tl: Timeline) -> list[PlannedAction]:
             return []
         seg, closed_by_rule = before, True
     since = seg.start
-    cal = policy.calendars[rule.calendar] if rule.calendar else (
-        policy.region_calendar(tl.case.region) or policy.default_calendar)
+    cal = (
+        policy.calendars[rule.calendar]
+        if rule.calendar
+        else (policy.region_calendar(tl.case.region) or policy.default_calendar)
+    )
     after = policy.duration(rule.after)
     deadline = _add(cal, after, since)
     out = []
     if rule.warn_before and not closed_by_rule:
-        before = policy.duration(rule.warn_before)
-        if after.kind is DurationKind.BUSINESS_DAYS and before.kind is DurationKind.BUSINESS_DAYS:
-            warn_at = cal.add_business_days(since, after.days - before.days)
+        ahead = policy.duration(rule.warn_before)
+        if after.kind is DurationKind.BUSINESS_DAYS and ahead.kind is DurationKind.BUSINESS_DAYS:
+            warn_at = cal.add_business_days(since, after.days - ahead.days)
         else:
-            total = Span(cal, after.business or after.kind is DurationKind.BUSINESS_DAYS).between(since, deadline)
-            back = before.seconds if before.kind is DurationKind.ELAPSED else total / max(after.days, 1)
+            total = Span(cal, after.business or after.kind is DurationKind.BUSINESS_DAYS).between(
+                since, deadline
+            )
+            back = ahead.seconds if ahead.kind is DurationKind.ELAPSED else total / max(after.days, 1)
             warn_at = Span(cal, True).add(since, max(total - back, 0))
         why = f"no customer response since {since.isoformat()}: the case closes at {deadline.isoformat()}"
-        out.append(PlannedAction(_key(tl, "no_response_warning", tl.level.id), "public_note", why, warn_at, why))
+        out.append(
+            PlannedAction(_key(tl, "no_response_warning", tl.level.id), "public_note", why, warn_at, why)
+        )
     why = f"no customer response for {rule.after} since {since.isoformat()}"
-    out.append(PlannedAction(_key(tl, "close_no_response.note", tl.level.id), "note", rule.note, deadline, why))
+    out.append(
+        PlannedAction(_key(tl, "close_no_response.note", tl.level.id), "note", rule.note, deadline, why)
+    )
     if not closed_by_rule:
-        out.append(PlannedAction(_key(tl, "close_no_response", tl.level.id), "set_status", rule.status,
-                                 deadline, why))
+        out.append(
+            PlannedAction(
+                _key(tl, "close_no_response", tl.level.id), "set_status", rule.status, deadline, why
+            )
+        )
     return out
 
 
-def _add(cal, duration, start: datetime) -> datetime:  # type: ignore[no-untyped-def]
+def _add(cal: BusinessCalendar, duration: Duration, start: datetime) -> datetime:
     if duration.kind is DurationKind.BUSINESS_DAYS:
         return cal.add_business_days(start, duration.days)
     return Span(cal, duration.business).add(start, duration.seconds)

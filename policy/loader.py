@@ -32,7 +32,9 @@ def load_policy(source: str | Path) -> Policy:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise PolicyError([PolicyProblem(str(source), None, None, "", f"cannot read: {exc.strerror}")]) from None
+        raise PolicyError(
+            [PolicyProblem(str(source), None, None, "", f"cannot read: {exc.strerror}")]
+        ) from None
     return load_policy_text(text, filename=str(source))
 
 
@@ -48,9 +50,17 @@ def resolve_source(source: str | Path) -> Path:
 
     close = difflib.get_close_matches(str(source), preset_names(), n=1)
     hint = f" Did you mean the preset '{close[0]}'?" if close else ""
-    raise PolicyError([PolicyProblem(str(source), None, None, "",
-                                     f"no such file, and no preset of that name.{hint} "
-                                     f"Presets: {', '.join(preset_names())}")])
+    raise PolicyError(
+        [
+            PolicyProblem(
+                str(source),
+                None,
+                None,
+                "",
+                f"no such file, and no preset of that name.{hint} Presets: {', '.join(preset_names())}",
+            )
+        ]
+    )
 
 
 def load_policy_text(text: str, *, filename: str = "<policy>") -> Policy:
@@ -64,8 +74,9 @@ def load_policy_text(text: str, *, filename: str = "<policy>") -> Policy:
 PRUNE_PASSES = 8
 
 
-def _references_despite(data: dict[str, Any], exc: ValidationError, filename: str, tree: Any,
-                        shape: list[PolicyProblem]) -> list[PolicyProblem]:
+def _references_despite(
+    data: dict[str, Any], exc: ValidationError, filename: str, tree: Any, shape: list[PolicyProblem]
+) -> list[PolicyProblem]:
     """Reference mistakes in a file that also has shape mistakes, so all are reported at once.
 
     The fields pydantic rejected are removed (falling back to their defaults, or removing the item that
@@ -78,7 +89,9 @@ def _references_despite(data: dict[str, Any], exc: ValidationError, filename: st
     errors = exc.errors()
     for _ in range(PRUNE_PASSES):
         for err in errors:
-            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+            loc = tuple(
+                p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))
+            )
             if err["type"] == "missing" or len(loc) == 1:
                 loc = loc[:-1] if len(loc) > 1 else loc
             _remove(pruned, loc, removed_names)
@@ -87,7 +100,7 @@ def _references_despite(data: dict[str, Any], exc: ValidationError, filename: st
         except ValidationError as again:
             errors = again.errors()
             continue
-        except Exception:  # noqa: BLE001 - a best effort: the shape problems are already reported
+        except Exception:
             return []
         reported = {p.path for p in shape}
         out = []
@@ -103,9 +116,9 @@ def _references_despite(data: dict[str, Any], exc: ValidationError, filename: st
 def _remove(node: Any, loc: Loc, removed_names: set[str]) -> None:
     """Delete the value at ``loc`` (a list item, or a mapping key) if it is there."""
     for part in loc[:-1]:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
             node = node[part]
         else:
             return
@@ -127,12 +140,29 @@ def parse_spec(text: str, *, filename: str) -> tuple[PolicySpec, Any]:
         tree = yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
-        raise PolicyError([PolicyProblem(filename, mark.line + 1 if mark else None,
-                                         mark.column + 1 if mark else None, "",
-                                         f"not valid YAML: {exc.problem}")]) from None
+        raise PolicyError(
+            [
+                PolicyProblem(
+                    filename,
+                    mark.line + 1 if mark else None,
+                    mark.column + 1 if mark else None,
+                    "",
+                    f"not valid YAML: {exc.problem}",
+                )
+            ]
+        ) from None
     if not isinstance(tree, Mapping):
-        raise PolicyError([PolicyProblem(filename, 1, 1, "", "a policy file is a mapping with keys "
-                                         "'policy', 'calendars', 'levels', 'statuses', ...")])
+        raise PolicyError(
+            [
+                PolicyProblem(
+                    filename,
+                    1,
+                    1,
+                    "",
+                    "a policy file is a mapping with keys 'policy', 'calendars', 'levels', 'statuses', ...",
+                )
+            ]
+        )
     data = _plain(tree)
     try:
         spec = PolicySpec.model_validate(data)
@@ -160,7 +190,9 @@ def _plain(node: Any) -> Any:
 
 
 def _from_pydantic(filename: str, tree: Any, err: Any) -> PolicyProblem:
-    loc: Loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+    loc: Loc = tuple(
+        p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))
+    )
     kind = err["type"]
     msg = err["msg"].removeprefix("Value error, ")
     if kind == "extra_forbidden":

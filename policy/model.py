@@ -7,6 +7,7 @@ broken reference in a file is reported at once with its location instead of stop
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import date, time
 from enum import StrEnum
@@ -36,8 +37,10 @@ def _check_duration(text: str) -> str:
 DurationText = Annotated[
     str,
     AfterValidator(_check_duration),
-    Field(description="A duration: '30 min', '8 business hours', '3 business days', '5 to 10 days', "
-          "'immediate', 'continuous', 'untimed'"),
+    Field(
+        description="A duration: '30 min', '8 business hours', '3 business days', '5 to 10 days', "
+        "'immediate', 'continuous', 'untimed'"
+    ),
 ]
 
 
@@ -66,8 +69,10 @@ class Meta(Strict):
     version: str = "1"
     description: str = ""
     source: str = ""
-    readings: list[str] = Field(default_factory=list, description="Where the source document is vague or "
-                                "cut off, the reading this policy chose.")
+    readings: list[str] = Field(
+        default_factory=list,
+        description="Where the source document is vague or cut off, the reading this policy chose.",
+    )
 
 
 class Meanings(Strict):
@@ -104,23 +109,41 @@ class ClosureSpec(Strict):
         return self
 
 
-_NTH = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1,
-        "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5}
-_WEEKDAYS = {d: i for i, d in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday",
-                                          "saturday", "sunday"))}
+_NTH = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "last": -1,
+    "1st": 1,
+    "2nd": 2,
+    "3rd": 3,
+    "4th": 4,
+    "5th": 5,
+}
+_WEEKDAYS = {
+    d: i for i, d in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))
+}
 
 
 def parse_nth_weekday(text: str) -> tuple[int, int]:
     parts = text.lower().split()
     if len(parts) != 2 or parts[0] not in _NTH or parts[1] not in _WEEKDAYS:
-        raise ValueError(f"'{text}': write '<first|second|third|fourth|fifth|last> <weekday>', "
-                         "e.g. 'third friday'")
+        raise ValueError(
+            f"'{text}': write '<first|second|third|fourth|fifth|last> <weekday>', e.g. 'third friday'"
+        )
     return _NTH[parts[0]], _WEEKDAYS[parts[1]]
 
 
 def parse_time(text: str) -> time:
     m = re.fullmatch(r"(\d{1,2}):(\d{2})", text.strip())
-    if not m or int(m.group(1)) > 24 or int(m.group(2)) > 59 or (int(m.group(1)) == 24 and m.group(2) != "00"):
+    if (
+        not m
+        or int(m.group(1)) > 24
+        or int(m.group(2)) > 59
+        or (int(m.group(1)) == 24 and m.group(2) != "00")
+    ):
         raise ValueError(f"'{text}' is not a time of day; write HH:MM, 00:00 to 24:00")
     h, mi = int(m.group(1)), int(m.group(2))
     return time(0, 0) if h == 24 else time(h, mi)
@@ -156,7 +179,8 @@ def expand_days(key: str) -> list[int]:
 class CalendarSpec(Strict):
     zone: str = Field("UTC", description="IANA time zone, e.g. America/Denver")
     hours: Literal["24x7"] | dict[str, list[str]] = Field(
-        "24x7", description="'24x7' or days -> intervals, e.g. {mon-fri: ['08:00-12:00', '13:00-17:00']}")
+        "24x7", description="'24x7' or days -> intervals, e.g. {mon-fri: ['08:00-12:00', '13:00-17:00']}"
+    )
     holidays: HolidaySpec | None = None
     closures: list[ClosureSpec] = Field(default_factory=list)
     description: str = ""
@@ -183,7 +207,7 @@ class CalendarSpec(Strict):
                         seen.setdefault(day, []).append(parse_time_range(r))
             for day, intervals in seen.items():
                 ordered = sorted(intervals)
-                for (_, e1), (s2, _) in zip(ordered, ordered[1:], strict=False):
+                for (_, e1), (s2, _) in itertools.pairwise(ordered):
                     if e1 == time(0, 0) or s2 < e1:
                         raise ValueError(f"intervals overlap on {DAY_NAMES[day]}")
         return v
@@ -208,11 +232,15 @@ class TargetSpec(Strict):
 
     metric: Metric
     within: DurationText | None = Field(None, description="the duration (for periodic_update: the interval)")
-    name: str | None = Field(None, description="defaults to the metric; needed when a level has two targets "
-                             "of one metric")
+    name: str | None = Field(
+        None, description="defaults to the metric; needed when a level has two targets of one metric"
+    )
     milestone: str | None = Field(None, description="for metric 'milestone': the milestone's name")
-    met_by: list[str] = Field(default_factory=list, description="other events that also meet this target: "
-                              "metrics (restoration, resolution, ...), 'escalation', or milestone names")
+    met_by: list[str] = Field(
+        default_factory=list,
+        description="other events that also meet this target: "
+        "metrics (restoration, resolution, ...), 'escalation', or milestone names",
+    )
     calendar: str | None = None
     warn_at: float | None = Field(None, gt=0, lt=1, description="warn at this fraction of the duration")
     description: str = ""
@@ -227,8 +255,9 @@ class TargetSpec(Strict):
 
     @property
     def key(self) -> str:
-        return self.name or (self.milestone if self.metric is Metric.MILESTONE and self.milestone
-                             else self.metric.value)
+        return self.name or (
+            self.milestone if self.metric is Metric.MILESTONE and self.milestone else self.metric.value
+        )
 
 
 class LevelSpec(Strict):
@@ -256,8 +285,10 @@ class StatusSpec(Strict):
     requires_link: str | None = Field(None, description="link kind required, e.g. duplicate_of")
     holds_until: bool = Field(False, description="waits until a set time, then resumes")
     customer_reply: Literal["reopen", "new_case", "ignore"] = Field(
-        "reopen", description="for solved/closed statuses, what a later customer reply does: reopen (within "
-        "lifecycle.reopen_window, else a new related case), new_case (always), ignore")
+        "reopen",
+        description="for solved/closed statuses, what a later customer reply does: reopen (within "
+        "lifecycle.reopen_window, else a new related case), new_case (always), ignore",
+    )
 
     @property
     def is_active(self) -> bool:
@@ -279,8 +310,10 @@ class MasterCases(Strict):
 
 
 class Lifecycle(Strict):
-    reopen_window: DurationText | None = Field(None, description="a customer reply within this time of "
-                                               "closing reopens; later opens a new related case")
+    reopen_window: DurationText | None = Field(
+        None,
+        description="a customer reply within this time of closing reopens; later opens a new related case",
+    )
     reopen_status: str | None = None
     close_no_response: CloseNoResponse | None = None
     resume_status: str | None = Field(None, description="status an On Hold case returns to at its set time")
@@ -303,8 +336,10 @@ class ActionSpec(Strict):
     def _exactly_one(self) -> ActionSpec:
         set_keys = [k for k, v in self.__dict__.items() if v is not None]
         if len(set_keys) != 1:
-            raise ValueError("an action sets exactly one of: note, tag, field, assign_group, add_follower, "
-                             f"raise_level, notify (got {', '.join(set_keys) or 'none'})")
+            raise ValueError(
+                "an action sets exactly one of: note, tag, field, assign_group, add_follower, "
+                f"raise_level, notify (got {', '.join(set_keys) or 'none'})"
+            )
         return self
 
     @property
@@ -315,8 +350,10 @@ class ActionSpec(Strict):
 class EscalationLevelSpec(Strict):
     level: int = Field(ge=1)
     name: str = ""
-    after: DurationText | None = Field(None, description="time from the path's start; leave out for a level "
-                                       "reached only by a customer request")
+    after: DurationText | None = Field(
+        None,
+        description="time from the path's start; leave out for a level reached only by a customer request",
+    )
     actions: list[ActionSpec] = Field(default_factory=list)
 
 
@@ -324,8 +361,9 @@ class EscalationPathSpec(Strict):
     calendar: str | None = None
     start: Literal["opened", "level_set"] = "opened"
     not_before: DurationText | None = Field(None, description="cannot be escalated before this")
-    customer_request: int | None = Field(None, ge=1, description="level a customer-requested escalation "
-                                         "jumps to")
+    customer_request: int | None = Field(
+        None, ge=1, description="level a customer-requested escalation jumps to"
+    )
     levels: list[EscalationLevelSpec]
     description: str = ""
 
@@ -375,10 +413,14 @@ class PolicySpec(Strict):
     default_escalation_path: str | None = None
     intake: Intake = Field(default_factory=Intake)
     contacts: dict[str, Contact] = Field(default_factory=dict)
-    milestones: dict[str, str] = Field(default_factory=dict, description="custom milestones an agent records "
-                                       "on a case (name -> meaning), beyond restoration, temporary_fix and "
-                                       "permanent_fix")
+    milestones: dict[str, str] = Field(
+        default_factory=dict,
+        description="custom milestones an agent records "
+        "on a case (name -> meaning), beyond restoration, temporary_fix and "
+        "permanent_fix",
+    )
 
     def duration(self, text: str) -> Duration:
-        return parse_duration(text, {"immediate": self.meanings.immediate,
-                                     "continuous": self.meanings.continuous})
+        return parse_duration(
+            text, {"immediate": self.meanings.immediate, "continuous": self.meanings.continuous}
+        )

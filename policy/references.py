@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import holidays as holidays_pkg
 
-from policy.durations import DurationKind
+from policy.durations import Duration, DurationKind
 from policy.model import Metric, PolicySpec
 
 Loc = tuple[str | int, ...]
@@ -62,11 +62,19 @@ def check_references(spec: PolicySpec) -> list[Problem]:
         h = cal.holidays
         if h and h.country:
             if h.country not in supported:
-                problems.append((("calendars", name, "holidays", "country"),
-                                 _unknown("holiday country", h.country, supported)))
+                problems.append(
+                    (
+                        ("calendars", name, "holidays", "country"),
+                        _unknown("holiday country", h.country, supported),
+                    )
+                )
             elif h.subdivision and h.subdivision not in supported[h.country]:
-                problems.append((("calendars", name, "holidays", "subdivision"),
-                                 _unknown(f"subdivision of {h.country}", h.subdivision, supported[h.country])))
+                problems.append(
+                    (
+                        ("calendars", name, "holidays", "subdivision"),
+                        _unknown(f"subdivision of {h.country}", h.subdivision, supported[h.country]),
+                    )
+                )
 
     for i, dup in _duplicates(level_ids):
         problems.append((("levels", i, "id"), f"level id '{dup}' is defined twice"))
@@ -75,8 +83,9 @@ def check_references(spec: PolicySpec) -> list[Problem]:
         for j, alias in enumerate([lv.id, lv.name, *lv.aliases]):
             owner = seen_alias.setdefault(alias.casefold(), lv.id)
             if owner != lv.id:
-                problems.append((("levels", i, "aliases", max(j - 2, 0)),
-                                 f"'{alias}' already names level '{owner}'"))
+                problems.append(
+                    (("levels", i, "aliases", max(j - 2, 0)), f"'{alias}' already names level '{owner}'")
+                )
     for i, dup in _duplicates(statuses):
         problems.append((("statuses", i, "name"), f"status '{dup}' is defined twice"))
 
@@ -98,8 +107,9 @@ def check_references(spec: PolicySpec) -> list[Problem]:
             need((*base, "case_type"), "case type", lv.case_type, {c.id for c in spec.case_types})
         keys = [t.key for t in lv.targets]
         for j, dup in _duplicates(keys):
-            problems.append(((*base, "targets", j), f"target '{dup}' appears twice in level {lv.id}; "
-                             "give one a 'name'"))
+            problems.append(
+                ((*base, "targets", j), f"target '{dup}' appears twice in level {lv.id}; give one a 'name'")
+            )
         for j, t in enumerate(lv.targets):
             tloc: Loc = (*base, "targets", j)
             need((*tloc, "calendar"), "calendar", t.calendar, cals)
@@ -108,7 +118,7 @@ def check_references(spec: PolicySpec) -> list[Problem]:
                 need((*tloc, "met_by", k), "event", ev, met_by_allowed)
             if t.metric is Metric.PERIODIC_UPDATE and t.within:
                 d = _safe(spec, t.within)
-                if d is not None and (d.kind is DurationKind.UNTIMED or d.seconds == 0 and d.days == 0):
+                if d is not None and (d.kind is DurationKind.UNTIMED or (d.seconds == 0 and d.days == 0)):
                     problems.append(((*tloc, "within"), "a periodic update needs a positive interval"))
 
     for i, ct in enumerate(spec.case_types):
@@ -129,8 +139,12 @@ def check_references(spec: PolicySpec) -> list[Problem]:
         problems.append((("lifecycle", "reopen_status"), "a reopen window needs 'reopen_status'"))
     need(("lifecycle", "resume_status"), "status", lc.resume_status, status_set)
     if any(s.holds_until for s in spec.statuses) and not lc.resume_status:
-        problems.append((("lifecycle", "resume_status"),
-                         "a status with holds_until needs lifecycle.resume_status to resume to"))
+        problems.append(
+            (
+                ("lifecycle", "resume_status"),
+                "a status with holds_until needs lifecycle.resume_status to resume to",
+            )
+        )
     if lc.close_no_response:
         c = lc.close_no_response
         need(("lifecycle", "close_no_response", "status"), "status", c.status, status_set)
@@ -151,14 +165,22 @@ def check_references(spec: PolicySpec) -> list[Problem]:
         if numbers != sorted(set(numbers)):
             problems.append(((*base, "levels"), "escalation levels must be numbered in increasing order"))
         if path.customer_request and path.customer_request > max(numbers, default=0):
-            problems.append(((*base, "customer_request"),
-                             f"level {path.customer_request} is not on this path (it has {numbers})"))
+            problems.append(
+                (
+                    (*base, "customer_request"),
+                    f"level {path.customer_request} is not on this path (it has {numbers})",
+                )
+            )
         prev = -1
         for j, el in enumerate(path.levels):
             d = _safe(spec, el.after) if el.after else None
             if d is not None and d.kind is DurationKind.ELAPSED and d.seconds < prev:
-                problems.append(((*base, "levels", j, "after"),
-                                 "each escalation level must come no earlier than the one before"))
+                problems.append(
+                    (
+                        (*base, "levels", j, "after"),
+                        "each escalation level must come no earlier than the one before",
+                    )
+                )
             if d is not None:
                 prev = d.seconds if d.kind is DurationKind.ELAPSED else prev
             duration((*base, "levels", j, "after"), el.after)
@@ -186,7 +208,7 @@ def _duplicates(names: list[str]) -> list[tuple[int, str]]:
     return out
 
 
-def _safe(spec: PolicySpec, text: str):  # type: ignore[no-untyped-def]
+def _safe(spec: PolicySpec, text: str) -> Duration | None:
     try:
         return spec.duration(text)
     except ValueError:

@@ -62,8 +62,11 @@ def build_timeline(policy: Policy, case: Case) -> Timeline:
         for i, change in enumerate(case.level_history):
             lv = policy.level(change.level)
             if lv is None:
-                raise CaseError(case.id, f"level '{change.level}' is not in policy '{policy.name}' "
-                                f"(levels: {', '.join(policy.levels)})")
+                raise CaseError(
+                    case.id,
+                    f"level '{change.level}' is not in policy '{policy.name}' "
+                    f"(levels: {', '.join(policy.levels)})",
+                )
             end = case.level_history[i + 1].at if i + 1 < len(case.level_history) else None
             spans.append(LevelSpan(max(change.at, case.opened_at) if i == 0 else change.at, end, lv))
         spans[0] = LevelSpan(case.opened_at, spans[0].end, spans[0].level)
@@ -72,8 +75,11 @@ def build_timeline(policy: Policy, case: Case) -> Timeline:
         defaulted = True
 
     if case.region is not None and policy.spec.regions and case.region not in policy.spec.regions:
-        raise CaseError(case.id, f"region '{case.region}' is not in policy '{policy.name}' "
-                        f"(regions: {', '.join(policy.spec.regions)})")
+        raise CaseError(
+            case.id,
+            f"region '{case.region}' is not in policy '{policy.name}' "
+            f"(regions: {', '.join(policy.spec.regions)})",
+        )
 
     history = case.status_history
     if not history:
@@ -83,12 +89,15 @@ def build_timeline(policy: Policy, case: Case) -> Timeline:
     epoch_start = case.opened_at
     prev: Status | None = None
     first_active: datetime | None = None
-    for i, change in enumerate(history):
-        st = policy.status(change.status)
+    for i, status_change in enumerate(history):
+        st = policy.status(status_change.status)
         if st is None:
-            raise CaseError(case.id, f"status '{change.status}' is not in policy '{policy.name}' "
-                            f"(statuses: {', '.join(policy.statuses)})")
-        start = case.opened_at if i == 0 else change.at
+            raise CaseError(
+                case.id,
+                f"status '{status_change.status}' is not in policy '{policy.name}' "
+                f"(statuses: {', '.join(policy.statuses)})",
+            )
+        start = case.opened_at if i == 0 else status_change.at
         end = history[i + 1].at if i + 1 < len(history) else None
         segments.append(Segment(start, end, st))
         if prev is not None and prev.stopped and not st.stopped:
@@ -117,8 +126,21 @@ def build_timeline(policy: Policy, case: Case) -> Timeline:
     for m in case.milestones:
         if m.name not in first_ms or m.at < first_ms[m.name]:
             first_ms[m.name] = m.at
-    return Timeline(case, tuple(segments), tuple(spans), spans[-1].level, current, defaulted, epoch,
-                    epoch_start, stopped_at, tuple(agent), tuple(customer), first_ms, first_active)
+    return Timeline(
+        case,
+        tuple(segments),
+        tuple(spans),
+        spans[-1].level,
+        current,
+        defaulted,
+        epoch,
+        epoch_start,
+        stopped_at,
+        tuple(agent),
+        tuple(customer),
+        first_ms,
+        first_active,
+    )
 
 
 def default_level(policy: Policy, case: Case) -> Level:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.console import Console
 
-from policy.errors import CasewardenError, CaseError, ConfigError, LockedError, PolicyError
+from policy.errors import CaseError, CasewardenError, ConfigError, LockedError, PolicyError
 from policy.explain import due_untouched, explain
 from policy.loader import load_policy
 from policy.presets import preset_names, preset_path
@@ -57,17 +57,33 @@ class CliGroup(click.Group):
 
 @click.group(cls=CliGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="casewarden")
-@click.option("--log-format", type=click.Choice(["human", "json"]), default="human", show_default=True,
-              help="log lines on stderr: human-readable or JSON lines")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="warning",
-              show_default=True)
+@click.option(
+    "--log-format",
+    type=click.Choice(["human", "json"]),
+    default="human",
+    show_default=True,
+    help="log lines on stderr: human-readable or JSON lines",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="warning",
+    show_default=True,
+)
 def main(log_format: str, log_level: str) -> None:
     """casewarden: support case handling policy as code, enforced on the trackers you already use."""
     setup_logging(log_format, log_level)
 
 
-CONFIG_OPTION = click.option("-c", "--config", "config", default="casewarden.yaml", show_default=True,
-                             type=click.Path(dir_okay=False), help="the deployment file")
+CONFIG_OPTION = click.option(
+    "-c",
+    "--config",
+    "config",
+    default="casewarden.yaml",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="the deployment file",
+)
 
 
 def _progress() -> tuple[Callable[[str, int], None] | None, Callable[[], None]]:
@@ -93,8 +109,12 @@ def _progress() -> tuple[Callable[[str, int], None] | None, Callable[[], None]]:
 @click.option("--preset", default="priority-lifecycle", show_default=True, help="bundled preset to enforce")
 @click.option("--cases", default=300, show_default=True, type=click.IntRange(1, 1_000_000))
 @click.option("--seed", default=7, show_default=True, type=int)
-@click.option("--keep", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="directory to keep the demo tracker, deployment and state in (default: a temporary one)")
+@click.option(
+    "--keep",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="directory to keep the demo tracker, deployment and state in (default: a temporary one)",
+)
 def demo(preset: str, cases: int, seed: int, keep: Path | None) -> None:
     """Full cycle on the embedded tracker with generated cases: plan, run, run again, report."""
     from sync.demo import run_demo
@@ -104,17 +124,27 @@ def demo(preset: str, cases: int, seed: int, keep: Path | None) -> None:
 
 @main.command("init")
 @click.option("--preset", required=True, help="preset to start from (see: casewarden policy presets)")
-@click.option("--tracker", type=click.Choice(["local", "zendesk", "jira"]), default="local", show_default=True)
-@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-              show_default=True)
+@click.option(
+    "--tracker", type=click.Choice(["local", "zendesk", "jira"]), default="local", show_default=True
+)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+)
 @click.option("--force", is_flag=True, help="overwrite existing files")
 def init(preset: str, tracker: str, directory: Path, force: bool) -> None:
     """Write a commented policy.yaml and casewarden.yaml to start from."""
     from sync.init_files import write_init
 
     policy_out, deploy_out = write_init(directory, preset, tracker, force=force)
-    console.print(f"wrote {policy_out} and {deploy_out}\nnext: casewarden doctor -c {deploy_out}; "
-                  f"casewarden plan -c {deploy_out}", highlight=False)
+    console.print(
+        f"wrote {policy_out} and {deploy_out}\nnext: casewarden doctor -c {deploy_out}; "
+        f"casewarden plan -c {deploy_out}",
+        highlight=False,
+    )
 
 
 @main.command("plan")
@@ -156,6 +186,7 @@ def run(config: str, once: bool, every: str | None, as_json: bool) -> None:
     deployment = load_deployment(config)
     tick, stop = _progress() if not every else (None, lambda: None)
     with Runtime(deployment, progress=tick) as rt:
+
         def cycle() -> int:
             try:
                 result = rt.engine.run_once()
@@ -183,11 +214,13 @@ def run(config: str, once: bool, every: str | None, as_json: bool) -> None:
 @click.option("--since", default=None, help="cases opened since this date or instant (ISO-8601)")
 @click.option("--until", default=None, help="cases opened until this date or instant (default: now)")
 @click.option("--tracker", default=None, help="only this tracker")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "html"]), default="table",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "json", "html"]), default="table", show_default=True
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="write to this file")
-def report(config: str, since: str | None, until: str | None, tracker: str | None, fmt: str,
-           output: str | None) -> None:
+def report(
+    config: str, since: str | None, until: str | None, tracker: str | None, fmt: str, output: str | None
+) -> None:
     """SLA attainment per level and target, breaches and how late, escalations reached."""
     from sync.deployment import load_deployment
     from sync.report import build_report, render_report
@@ -196,8 +229,12 @@ def report(config: str, since: str | None, until: str | None, tracker: str | Non
     deployment = load_deployment(config)
     store = StateStore(deployment.state_path)
     try:
-        rep = build_report(store, since=_parse_day_or_instant(since) if since else None,
-                           until=_parse_day_or_instant(until) if until else datetime.now(UTC), tracker=tracker)
+        rep = build_report(
+            store,
+            since=_parse_day_or_instant(since) if since else None,
+            until=_parse_day_or_instant(until) if until else datetime.now(UTC),
+            tracker=tracker,
+        )
     finally:
         store.close()
     if output:
@@ -219,8 +256,11 @@ def doctor(config: str) -> None:
     checks = run_doctor(load_deployment(config))
     for c in checks:
         mark = "[green]ok[/green]  " if c.ok else "[red]FAIL[/red]"
-        console.print(f"{mark} {c.scope}: {c.name}" + (f" - {c.detail}" if c.detail else ""), highlight=False,
-                      soft_wrap=True)
+        console.print(
+            f"{mark} {c.scope}: {c.name}" + (f" - {c.detail}" if c.detail else ""),
+            highlight=False,
+            soft_wrap=True,
+        )
     bad = [c for c in checks if not c.ok]
     console.print(f"{len(checks) - len(bad)} ok, {len(bad)} to fix")
     sys.exit(EXIT_PROBLEMS if bad else EXIT_OK)
@@ -241,8 +281,10 @@ def bootstrap(config: str, do_apply: bool) -> None:
             missing = [s for s in steps if not s.exists]
             for s in steps:
                 state = "exists " if s.exists else ("create " if do_apply else "missing")
-                console.print(f"  {state} {spec.name}: {s.kind} {s.name}" + (f" ({s.detail})" if s.detail else ""),
-                              highlight=False)
+                console.print(
+                    f"  {state} {spec.name}: {s.kind} {s.name}" + (f" ({s.detail})" if s.detail else ""),
+                    highlight=False,
+                )
             if do_apply and missing:
                 conn.bootstrap_apply(missing)
                 console.print(f"{spec.name}: created {len(missing)}")
@@ -268,8 +310,11 @@ def policy_validate(files: tuple[str, ...]) -> None:
             for prob in exc.problems:
                 err_console.print(f"[red]error[/red] {prob}", highlight=False, soft_wrap=True)
             continue
-        console.print(f"[green]ok[/green] {f}: {p.name} ({len(p.levels)} levels, {len(p.statuses)} statuses, "
-                      f"{len(p.calendars)} calendars, {len(p.paths)} escalation paths)", highlight=False)
+        console.print(
+            f"[green]ok[/green] {f}: {p.name} ({len(p.levels)} levels, {len(p.statuses)} statuses, "
+            f"{len(p.calendars)} calendars, {len(p.paths)} escalation paths)",
+            highlight=False,
+        )
     if failed:
         err_console.print(f"{failed} of {len(files)} file(s) have problems.")
         sys.exit(EXIT_PROBLEMS)
@@ -277,8 +322,9 @@ def policy_validate(files: tuple[str, ...]) -> None:
 
 @policy.command("explain")
 @click.argument("file")
-@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json"]), default="table",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "markdown", "json"]), default="table", show_default=True
+)
 def policy_explain(file: str, fmt: str) -> None:
     """Print the policy as tables: levels with targets and coverage, calendars, escalation, statuses."""
     render_tables(explain(load_policy(file)), fmt, console)
@@ -309,7 +355,9 @@ def _parse_instant(text: str) -> datetime:
     try:
         t = datetime.fromisoformat(text)
     except ValueError:
-        raise click.BadParameter(f"'{text}' is not an ISO-8601 instant, e.g. 2026-11-20T09:30:00-07:00") from None
+        raise click.BadParameter(
+            f"'{text}' is not an ISO-8601 instant, e.g. 2026-11-20T09:30:00-07:00"
+        ) from None
     if t.tzinfo is None:
         raise click.BadParameter(f"'{text}' has no UTC offset; add one, e.g. 2026-11-20T09:30:00-07:00 or Z")
     return t
@@ -326,12 +374,19 @@ def due(policy_file: str, level: str, opened: str, region: str | None, as_json: 
     pol = load_policy(policy_file)
     report = due_untouched(pol, level, _parse_instant(opened), region)
     if as_json:
-        click.echo(json.dumps({
-            "level": report.level,
-            "targets": [{"name": t.name, "metric": t.metric, "due": _iso(t.due), "warn_at": _iso(t.warn_at)}
-                        for t in report.targets],
-            "escalations": [{"level": lvl, "at": _iso(at)} for lvl, at in report.escalations],
-        }, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "level": report.level,
+                    "targets": [
+                        {"name": t.name, "metric": t.metric, "due": _iso(t.due), "warn_at": _iso(t.warn_at)}
+                        for t in report.targets
+                    ],
+                    "escalations": [{"level": lvl, "at": _iso(at)} for lvl, at in report.escalations],
+                },
+                indent=2,
+            )
+        )
         return
     console.print(f"Level {report.level}, opened {opened}" + (f", region {region}" if region else ""))
     if not report.targets and not report.escalations:

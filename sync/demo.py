@@ -14,8 +14,8 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from rich.console import Console
@@ -26,6 +26,7 @@ from connectors.local import LocalTracker
 from connectors.local.generator import generate
 from policy.loader import load_policy
 from sync.deployment import load_deployment
+from sync.engine import CycleResult
 from sync.init_files import write_init
 from sync.summary import print_cycle
 from sync.wiring import Runtime
@@ -33,33 +34,61 @@ from sync.wiring import Runtime
 DEFAULT_PRESET = "priority-lifecycle"
 
 
-def run_demo(console: Console, *, preset: str = DEFAULT_PRESET, cases: int = 300, seed: int = 7,
-             keep: Path | None = None, now: datetime | None = None, report_format: str = "table") -> int:
+def run_demo(
+    console: Console,
+    *,
+    preset: str = DEFAULT_PRESET,
+    cases: int = 300,
+    seed: int = 7,
+    keep: Path | None = None,
+    now: datetime | None = None,
+    report_format: str = "table",
+) -> int:
     now = now or datetime.now(UTC)
     workdir = keep or Path(tempfile.mkdtemp(prefix="casewarden-demo-"))
     pol = load_policy(preset)
     policy_file, deploy_file = write_init(workdir, preset, "local", force=True)
     console.print(Rule(f"casewarden demo: preset {preset}"))
-    console.print(f"Working in {workdir} (policy {policy_file.name}, deployment {deploy_file.name})",
-                  highlight=False)
+    console.print(
+        f"Working in {workdir} (policy {policy_file.name}, deployment {deploy_file.name})", highlight=False
+    )
 
     tracker = LocalTracker(workdir / "tracker.sqlite")
     first_type = pol.spec.case_types[0].id if pol.spec.case_types else None
-    levels = [lv.id for lv in pol.levels_by_rank if not lv.spec.staff_only
-              and (lv.spec.case_type in (None, first_type))]
-    milestones = [m for m in ("restoration", "temporary_fix", "permanent_fix")
-                  if any(t.metric.value == m for lv in pol.levels.values() for t in lv.targets)]
-    generate(tracker, count=cases, levels=levels,
-             statuses={s.name: s.category.value for s in pol.statuses.values()},
-             start=now - timedelta(days=21), end=now, seed=seed, regions=list(pol.spec.regions),
-             milestones=milestones, intake_items=pol.spec.intake.required_information)
+    levels = [
+        lv.id
+        for lv in pol.levels_by_rank
+        if not lv.spec.staff_only and (lv.spec.case_type in (None, first_type))
+    ]
+    milestones = [
+        m
+        for m in ("restoration", "temporary_fix", "permanent_fix")
+        if any(t.metric.value == m for lv in pol.levels.values() for t in lv.targets)
+    ]
+    generate(
+        tracker,
+        count=cases,
+        levels=levels,
+        statuses={s.name: s.category.value for s in pol.statuses.values()},
+        start=now - timedelta(days=21),
+        end=now,
+        seed=seed,
+        regions=list(pol.spec.regions),
+        milestones=milestones,
+        intake_items=pol.spec.intake.required_information,
+    )
     tracker.close()
-    console.print(f"Generated {cases} case histories over the last 21 days "
-                  f"(levels {', '.join(levels)}; seed {seed}).\n", highlight=False)
+    console.print(
+        f"Generated {cases} case histories over the last 21 days "
+        f"(levels {', '.join(levels)}; seed {seed}).\n",
+        highlight=False,
+    )
 
     deployment = load_deployment(deploy_file)
-    with _webhook_receiver() as (url, received), \
-            Runtime(deployment, clock=lambda: now, environ={**os.environ, "CASEWARDEN_WEBHOOK_URL": url}) as rt:
+    with (
+        _webhook_receiver() as (url, received),
+        Runtime(deployment, clock=lambda: now, environ={**os.environ, "CASEWARDEN_WEBHOOK_URL": url}) as rt,
+    ):
         console.print(Rule("1. casewarden plan (changes nothing)"))
         plan = rt.engine.plan()
         print_cycle(plan, console)
@@ -67,8 +96,9 @@ def run_demo(console: Console, *, preset: str = DEFAULT_PRESET, cases: int = 300
         run = rt.engine.run_once()
         print_cycle(run, console)
         _highlights(console, run)
-        console.print(f"  notifications received by the demo's local webhook ({url}): {len(received)}",
-                      highlight=False)
+        console.print(
+            f"  notifications received by the demo's local webhook ({url}): {len(received)}", highlight=False
+        )
         for body in received[:3]:
             console.print(f"    {body.get('text', '')}", highlight=False, soft_wrap=True)
         console.print(Rule("3. casewarden run --once again: nothing changed, nothing written"))
@@ -78,8 +108,11 @@ def run_demo(console: Console, *, preset: str = DEFAULT_PRESET, cases: int = 300
         from sync.report import build_report, render_report
 
         render_report(build_report(rt.state, until=now), report_format, None, console)  # type: ignore[arg-type]
-    console.print(f"\nEverything is in {workdir}: try\n  cd {workdir}\n  casewarden plan\n"
-                  "  casewarden report --format html > report.html", highlight=False)
+    console.print(
+        f"\nEverything is in {workdir}: try\n  cd {workdir}\n  casewarden plan\n"
+        "  casewarden report --format html > report.html",
+        highlight=False,
+    )
     return 0 if not any(t.failed for t in run.trackers) else 1
 
 
@@ -89,7 +122,7 @@ def _webhook_receiver() -> Iterator[tuple[str, list[dict[str, object]]]]:
     received: list[dict[str, object]] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             received.append(json.loads(self.rfile.read(length) or b"{}"))
             self.send_response(200)
@@ -108,20 +141,32 @@ def _webhook_receiver() -> Iterator[tuple[str, list[dict[str, object]]]]:
         server.server_close()
 
 
-def _highlights(console: Console, result) -> None:  # type: ignore[no-untyped-def]
+def _highlights(console: Console, result: CycleResult) -> None:
     applied = [r.change for t in result.trackers for r in t.results if r.ok]
     esc = Counter(c.key.split(":")[2] for c in applied if c.key and ":escalation." in c.key)
-    breached = {c.case_id for c in applied if c.kind is ChangeKind.SET_FIELD and c.field and
-                c.field.endswith("breached") and c.value}
+    breached = {
+        c.case_id
+        for c in applied
+        if c.kind is ChangeKind.SET_FIELD and c.field and c.field.endswith("breached") and c.value
+    }
     moved = Counter(c.value for c in applied if c.kind is ChangeKind.SET_STATUS)
     levels = Counter(c.value for c in applied if c.kind is ChangeKind.SET_LEVEL)
     related = sum(1 for c in applied if c.kind is ChangeKind.OPEN_RELATED)
     console.print("\n[bold]What happened[/bold]")
-    console.print(f"  escalation actions fired: {sum(esc.values())} "
-                  f"({', '.join(f'level {k}: {v}' for k, v in sorted(esc.items())) or 'none'})", highlight=False)
+    console.print(
+        f"  escalation actions fired: {sum(esc.values())} "
+        f"({', '.join(f'level {k}: {v}' for k, v in sorted(esc.items())) or 'none'})",
+        highlight=False,
+    )
     console.print(f"  cases flagged as breached: {len(breached)}", highlight=False)
-    console.print(f"  statuses moved: {sum(moved.values())} "
-                  f"({', '.join(f'{k}: {v}' for k, v in moved.most_common()) or 'none'})", highlight=False)
-    console.print(f"  levels set: {sum(levels.values())} "
-                  f"({', '.join(f'{k}: {v}' for k, v in levels.most_common()) or 'none'})", highlight=False)
+    console.print(
+        f"  statuses moved: {sum(moved.values())} "
+        f"({', '.join(f'{k}: {v}' for k, v in moved.most_common()) or 'none'})",
+        highlight=False,
+    )
+    console.print(
+        f"  levels set: {sum(levels.values())} "
+        f"({', '.join(f'{k}: {v}' for k, v in levels.most_common()) or 'none'})",
+        highlight=False,
+    )
     console.print(f"  related cases opened: {related}\n", highlight=False)

@@ -45,7 +45,7 @@ class FieldMap(Strict):
 
     def tracker_name(self, logical: str) -> str | None:
         if logical.startswith(DUE_PREFIX):
-            target = logical[len(DUE_PREFIX):]
+            target = logical[len(DUE_PREFIX) :]
             if target in self.due:
                 return self.due[target]
             return self.due_prefix + target if self.due_all else None
@@ -55,8 +55,10 @@ class FieldMap(Strict):
 class TrackerSpec(Strict):
     name: str
     type: Literal["local", "zendesk", "jira"]
-    settings: dict[str, Any] = Field(default_factory=dict, description="connection settings; secrets as "
-                                     "*_env keys naming environment variables")
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="connection settings; secrets as *_env keys naming environment variables",
+    )
     levels: dict[str, str] = Field(default_factory=dict, description="policy level -> tracker priority")
     statuses: dict[str, str] = Field(default_factory=dict, description="policy status -> tracker status")
     fields: FieldMap = Field(default_factory=FieldMap)
@@ -67,8 +69,10 @@ class TrackerSpec(Strict):
     def _no_inline_secrets(cls, v: dict[str, Any]) -> dict[str, Any]:
         for key in v:
             if _SECRET_KEY.search(key):
-                raise ValueError(f"'{key}' looks like a secret: secrets come from the environment; "
-                                 f"write '{key}_env: NAME_OF_VARIABLE' instead")
+                raise ValueError(
+                    f"'{key}' looks like a secret: secrets come from the environment; "
+                    f"write '{key}_env: NAME_OF_VARIABLE' instead"
+                )
         return v
 
 
@@ -121,8 +125,10 @@ class Deployment:
         for t in self.spec.trackers:
             if t.name == name:
                 return t
-        raise ConfigError(f"{self.source}: no tracker named '{name}' "
-                          f"(trackers: {', '.join(t.name for t in self.spec.trackers)})")
+        raise ConfigError(
+            f"{self.source}: no tracker named '{name}' "
+            f"(trackers: {', '.join(t.name for t in self.spec.trackers)})"
+        )
 
 
 def parse_interval(text: str) -> int:
@@ -138,8 +144,10 @@ def load_deployment(path: str | Path) -> Deployment:
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"{p}: cannot read the deployment file ({exc.strerror}); "
-                          "create one with 'casewarden init --preset NAME'") from None
+        raise ConfigError(
+            f"{p}: cannot read the deployment file ({exc.strerror}); "
+            "create one with 'casewarden init --preset NAME'"
+        ) from None
     try:
         data = YAML(typ="safe").load(text)
     except MarkedYAMLError as exc:
@@ -148,8 +156,10 @@ def load_deployment(path: str | Path) -> Deployment:
     try:
         spec = DeploymentSpec.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{p}: {'.'.join(str(x) for x in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
-                 for e in exc.errors()]
+        lines = [
+            f"{p}: {'.'.join(str(x) for x in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        ]
         raise ConfigError("\n".join(lines)) from None
     names = [t.name for t in spec.trackers]
     if len(set(names)) != len(names):
@@ -162,8 +172,9 @@ def secret(settings: Mapping[str, Any], key: str, environ: Mapping[str, str] | N
     env = os.environ if environ is None else environ
     var = settings.get(f"{key}_env")
     if not var:
-        raise ConfigError(f"setting '{key}_env' (the name of the environment variable holding the {key}) "
-                          "is missing")
+        raise ConfigError(
+            f"setting '{key}_env' (the name of the environment variable holding the {key}) is missing"
+        )
     value = env.get(str(var))
     if not value:
         raise ConfigError(f"environment variable {var} (for {key}) is not set")

@@ -40,17 +40,36 @@ def run_doctor(deployment: Deployment, environ: Any = None) -> list[Check]:
             checks.extend(Check(spec.name, h.name, h.ok, h.detail) for h in health)
             identity = spec.type == "local"
             missing_levels = [lv for lv in pol.levels if lv not in spec.levels and not identity]
-            checks.append(Check(spec.name, "levels mapped", not missing_levels,
-                                "all levels" if not missing_levels else "unmapped: " + ", ".join(missing_levels)))
+            checks.append(
+                Check(
+                    spec.name,
+                    "levels mapped",
+                    not missing_levels,
+                    "all levels" if not missing_levels else "unmapped: " + ", ".join(missing_levels),
+                )
+            )
             missing_st = [s for s in pol.statuses if s not in spec.statuses and not identity]
-            checks.append(Check(spec.name, "statuses mapped", not missing_st,
-                                "all statuses" if not missing_st else "unmapped: " + ", ".join(missing_st)))
+            checks.append(
+                Check(
+                    spec.name,
+                    "statuses mapped",
+                    not missing_st,
+                    "all statuses" if not missing_st else "unmapped: " + ", ".join(missing_st),
+                )
+            )
             try:
                 steps = conn.bootstrap_plan(needs(pol, spec))
                 absent = [f"{s.kind} {s.name}" for s in steps if not s.exists]
-                checks.append(Check(spec.name, "fields and statuses present", not absent,
-                                    "all present" if not absent else
-                                    "missing (run 'casewarden bootstrap --apply'): " + ", ".join(absent[:10])))
+                checks.append(
+                    Check(
+                        spec.name,
+                        "fields and statuses present",
+                        not absent,
+                        "all present"
+                        if not absent
+                        else "missing (run 'casewarden bootstrap --apply'): " + ", ".join(absent[:10]),
+                    )
+                )
             except CasewardenError as exc:
                 checks.append(Check(spec.name, "fields and statuses present", False, str(exc)))
             caps = conn.capabilities()
@@ -59,8 +78,14 @@ def run_doctor(deployment: Deployment, environ: Any = None) -> list[Check]:
         notif = deployment.spec.notifications
         for contact in pol.spec.contacts:
             chans = notif.contacts.get(contact, [])
-            checks.append(Check("notifications", f"contact {contact}", bool(chans),
-                                ", ".join(chans) if chans else "no channel: escalations will not notify anyone"))
+            checks.append(
+                Check(
+                    "notifications",
+                    f"contact {contact}",
+                    bool(chans),
+                    ", ".join(chans) if chans else "no channel: escalations will not notify anyone",
+                )
+            )
         for name, spec_c in notif.channels.items():
             from sync.notify import build_channel
 

@@ -85,9 +85,17 @@ class Engine:
     """Runs cycles for one deployment. ``clock`` is the only source of time in the sync layer's logic,
     so tests drive cycles at chosen instants."""
 
-    def __init__(self, deployment: Deployment, policy: Policy, state: StateStore,
-                 connectors: Mapping[str, Connector], channels: Mapping[str, Channel],
-                 clock: Callable[[], datetime], *, progress: Callable[[str, int], None] | None = None):
+    def __init__(
+        self,
+        deployment: Deployment,
+        policy: Policy,
+        state: StateStore,
+        connectors: Mapping[str, Connector],
+        channels: Mapping[str, Channel],
+        clock: Callable[[], datetime],
+        *,
+        progress: Callable[[str, int], None] | None = None,
+    ):
         self.deployment = deployment
         self.policy = policy
         self.state = state
@@ -141,7 +149,7 @@ class Engine:
         if due:
             out.reevaluated = len(due)
             for i in range(0, len(due), 1000):
-                self._handle_page(spec, conn, due[i:i + 1000], now, apply, run_id, out, None)
+                self._handle_page(spec, conn, due[i : i + 1000], now, apply, run_id, out, None)
         return out
 
     def _read(self, conn: Connector, cursor: Cursor | None, now: datetime) -> Iterator[list[TrackerCase]]:
@@ -149,12 +157,23 @@ class Engine:
         for page in conn.read_changed(since, now):
             if cursor is not None:
                 # the cursor instant is read again (nothing is lost at a tie); drop what was seen at it
-                page = [tc for tc in page if not (tc.case.updated_at == cursor.at and tc.case.id in cursor.seen)]
+                page = [
+                    tc for tc in page if not (tc.case.updated_at == cursor.at and tc.case.id in cursor.seen)
+                ]
             if page:
                 yield page
 
-    def _handle_page(self, spec: TrackerSpec, conn: Connector, page: Sequence[TrackerCase], now: datetime,
-                     apply: bool, run_id: int | None, out: TrackerResult, cursor: Cursor | None) -> None:
+    def _handle_page(
+        self,
+        spec: TrackerSpec,
+        conn: Connector,
+        page: Sequence[TrackerCase],
+        now: datetime,
+        apply: bool,
+        run_id: int | None,
+        out: TrackerResult,
+        cursor: Cursor | None,
+    ) -> None:
         plans: list[tuple[TrackerCase, Evaluation, CasePlan]] = []
         evaluated: list[tuple[TrackerCase, Evaluation]] = []  # the case as read, and its settled evaluation
         candidates: list[tuple[TrackerCase, Evaluation]] = []
@@ -178,8 +197,16 @@ class Engine:
             out.flags += len(ev.flags)
             out.breaches += sum(1 for t in ev.targets if t.state is TargetState.BREACHED)
             read = tc
-            plan, tc, ev = plan_converged(self.policy, tc, ev, spec, self.deployment.spec.notifications, ledger,
-                                          floors.get((tc.case.id, ev.epoch), 0), now)
+            plan, tc, ev = plan_converged(
+                self.policy,
+                tc,
+                ev,
+                spec,
+                self.deployment.spec.notifications,
+                ledger,
+                floors.get((tc.case.id, ev.epoch), 0),
+                now,
+            )
             out.problems.extend(f"{tc.case.id}: {p}" for p in plan.problems)
             out.changes.extend(plan.changes)
             out.notifications.extend(plan.notifications)
@@ -198,7 +225,7 @@ class Engine:
         results: list[ChangeResult] = []
         unknown: set[int] = set()
         for i in range(0, len(changes), spec.batch_size):
-            batch = changes[i:i + spec.batch_size]
+            batch = changes[i : i + spec.batch_size]
             batch_results, known = _apply_batch(conn, batch)
             if not known:
                 unknown.update(id(c) for c in batch)
@@ -229,9 +256,18 @@ class Engine:
                 out.notified += 1
         return sent
 
-    def _record(self, tracker: str, run_id: int, now: datetime, evaluated: Sequence[tuple[TrackerCase, Evaluation]],
-                results: Sequence[ChangeResult], notes: Sequence[PlannedNotification], sent: set[str],
-                cursor: Cursor | None, unknown: set[int]) -> None:
+    def _record(
+        self,
+        tracker: str,
+        run_id: int,
+        now: datetime,
+        evaluated: Sequence[tuple[TrackerCase, Evaluation]],
+        results: Sequence[ChangeResult],
+        notes: Sequence[PlannedNotification],
+        sent: set[str],
+        cursor: Cursor | None,
+        unknown: set[int],
+    ) -> None:
         """Ledger, audit, snapshots, outcomes and cursor of one page: one transaction. Side effects whose
         outcome is unknown stay ``pending``: the next cycle asks the tracker for their markers."""
         applied_fields: dict[str, dict[str, str | None]] = {}
@@ -249,14 +285,51 @@ class Engine:
                 if r.change.key and id(r.change) not in unknown:
                     self.state.settle(db, tracker, r.change.key, "done" if r.ok else "failed", now, r.error)
             for n in notes:
-                self.state.settle(db, tracker, n.key, "done" if n.key in sent else "failed", now,
-                                  None if n.key in sent else "delivery failed")
-            self.state.audit(db, run_id, now, [
-                AuditRow(tracker, r.change.case_id, r.change.kind.value, r.change.field, r.change.value,
-                         r.change.key, r.change.reason, r.ok, r.error) for r in results])
-            self.state.audit(db, run_id, now, [
-                AuditRow(tracker, n.message.case_id, "notify", ",".join(n.channels), None, n.key,
-                         n.message.reason, n.key in sent) for n in notes])
+                self.state.settle(
+                    db,
+                    tracker,
+                    n.key,
+                    "done" if n.key in sent else "failed",
+                    now,
+                    None if n.key in sent else "delivery failed",
+                )
+            self.state.audit(
+                db,
+                run_id,
+                now,
+                [
+                    AuditRow(
+                        tracker,
+                        r.change.case_id,
+                        r.change.kind.value,
+                        r.change.field,
+                        r.change.value,
+                        r.change.key,
+                        r.change.reason,
+                        r.ok,
+                        r.error,
+                    )
+                    for r in results
+                ],
+            )
+            self.state.audit(
+                db,
+                run_id,
+                now,
+                [
+                    AuditRow(
+                        tracker,
+                        n.message.case_id,
+                        "notify",
+                        ",".join(n.channels),
+                        None,
+                        n.key,
+                        n.message.reason,
+                        n.key in sent,
+                    )
+                    for n in notes
+                ],
+            )
             snaps, outcomes, escalations = [], [], []
             for tc, ev in evaluated:
                 # the case as it now stands on the tracker: as read, plus the moves and fields that landed
@@ -264,34 +337,57 @@ class Engine:
                 case = simulate(tc.case, landed_moves.get(tc.case.id, []), now)
                 stored = TrackerCase(case, {**tc.fields, **fields}, tc.tags, tc.url)
                 next_at = now if tc.case.id in retry else ev.next_change_at
-                snaps.append((tc.case.id, iso(tc.case.updated_at) if tc.case.updated_at else None,
-                              iso(next_at) if next_at else None, encode(stored)))
+                snaps.append(
+                    (
+                        tc.case.id,
+                        iso(tc.case.updated_at) if tc.case.updated_at else None,
+                        iso(next_at) if next_at else None,
+                        encode(stored),
+                    )
+                )
                 opened = iso(tc.case.opened_at)
                 for t in ev.targets:
                     late = None
                     if t.state is TargetState.BREACHED and t.due_at is not None:
                         late = ((t.met_at or now) - t.due_at).total_seconds()
-                    outcomes.append((tc.case.id, t.name, t.level, t.metric, t.state.value, opened,
-                                     iso(t.due_at) if t.due_at else None, iso(t.met_at) if t.met_at else None,
-                                     late, t.missed))
+                    outcomes.append(
+                        (
+                            tc.case.id,
+                            t.name,
+                            t.level,
+                            t.metric,
+                            t.state.value,
+                            opened,
+                            iso(t.due_at) if t.due_at else None,
+                            iso(t.met_at) if t.met_at else None,
+                            late,
+                            t.missed,
+                        )
+                    )
                 esc = ev.escalation
                 if esc and esc.level and esc.reached_at:
                     for lvl in range(1, esc.level + 1):
-                        escalations.append((tc.case.id, ev.epoch, lvl, iso(esc.reached_at), int(esc.customer_requested)))
+                        escalations.append(
+                            (tc.case.id, ev.epoch, lvl, iso(esc.reached_at), int(esc.customer_requested))
+                        )
             self.state.save_snapshots(db, tracker, snaps)
             self.state.save_outcomes(db, tracker, outcomes)
             self.state.save_escalations(db, tracker, escalations)
             if cursor is not None:
                 self.state.set_cursor(db, tracker, cursor)
 
-    def _escalation_floors(self, tracker: str, items: Iterable[tuple[TrackerCase, Evaluation]]) -> dict[tuple[str, int], int]:
+    def _escalation_floors(
+        self, tracker: str, items: Iterable[tuple[TrackerCase, Evaluation]]
+    ) -> dict[tuple[str, int], int]:
         """The highest escalation level already recorded per (case, epoch): it never goes down."""
         ids = [tc.case.id for tc, _ev in items]
         out: dict[tuple[str, int], int] = {}
         for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
-            q = (f"SELECT case_id, epoch, MAX(level) FROM escalations WHERE tracker = ? AND case_id IN "
-                 f"({','.join('?' * len(chunk))}) GROUP BY case_id, epoch")
+            chunk = ids[i : i + 500]
+            q = (
+                f"SELECT case_id, epoch, MAX(level) FROM escalations WHERE tracker = ? AND case_id IN "
+                f"({','.join('?' * len(chunk))}) GROUP BY case_id, epoch"
+            )
             for cid, epoch, lvl in self.state.db.execute(q, (tracker, *chunk)):
                 out[(cid, epoch)] = lvl
         return out
@@ -305,14 +401,17 @@ class Engine:
         with self.state.transaction() as db:
             for entry in pending:
                 if entry.action == NOTIFY_ACTION:
-                    self.state.settle(db, tracker, entry.key, "uncertain", now,
-                                      "the cycle died while notifying; not resent")
+                    self.state.settle(
+                        db, tracker, entry.key, "uncertain", now, "the cycle died while notifying; not resent"
+                    )
                     out.uncertain.append(entry.key)
                     continue
                 if entry.case_id not in markers:
                     markers[entry.case_id] = conn.find_markers(entry.case_id)
                 if entry.key in markers[entry.case_id]:
-                    self.state.settle(db, tracker, entry.key, "done", now, "found on the tracker after a crash")
+                    self.state.settle(
+                        db, tracker, entry.key, "done", now, "found on the tracker after a crash"
+                    )
                     out.recovered += 1
                 else:
                     db.execute("DELETE FROM ledger WHERE tracker = ? AND key = ?", (tracker, entry.key))
@@ -329,10 +428,11 @@ def _apply_batch(conn: Connector, batch: Sequence[Change]) -> tuple[list[ChangeR
         results = conn.apply(batch)
     except FatalConnectorError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any other failure leaves this batch's outcome unknown
+    except Exception as exc:
         log.error("batch of %d change(s) failed midway: %s", len(batch), _safe_error(exc))
-        return [ChangeResult(c, False, f"batch failed midway: {_safe_error(exc)}", retriable=True)
-                for c in batch], False
+        return [
+            ChangeResult(c, False, f"batch failed midway: {_safe_error(exc)}", retriable=True) for c in batch
+        ], False
     if len(results) != len(batch):
         raise RuntimeError(f"connector returned {len(results)} results for {len(batch)} changes")
     return results, True
@@ -350,9 +450,13 @@ def _advance(cursor: Cursor | None, page: Sequence[TrackerCase], cap: datetime) 
 
 
 def _counts(results: Sequence[TrackerResult]) -> dict[str, int]:
-    return {"read": sum(r.read for r in results), "evaluated": sum(r.evaluated for r in results),
-            "applied": sum(r.applied for r in results), "failed": sum(len(r.failed) for r in results),
-            "skipped": sum(len(r.skipped) for r in results)}
+    return {
+        "read": sum(r.read for r in results),
+        "evaluated": sum(r.evaluated for r in results),
+        "applied": sum(r.applied for r in results),
+        "failed": sum(len(r.failed) for r in results),
+        "skipped": sum(len(r.skipped) for r in results),
+    }
 
 
 def _safe_error(exc: BaseException) -> str:

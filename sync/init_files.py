@@ -29,8 +29,9 @@ TRACKER_SETTINGS = {
 def deployment_text(preset: str, tracker: str, policy_file: str) -> str:
     pol = load_policy(preset)
     identity = tracker == "local"
+    note = " (the embedded tracker stores policy names as they are)" if identity else ""
     levels = "\n".join(f"      {lv}: {lv if identity else '<tracker priority>'}" for lv in pol.levels)
-    statuses = "\n".join(f"      \"{st}\": \"{st if identity else '<tracker status>'}\"" for st in pol.statuses)
+    statuses = "\n".join(f'      "{st}": "{st if identity else "<tracker status>"}"' for st in pol.statuses)
     contacts = "\n".join(f"    {c}: [ops-webhook]" for c in pol.spec.contacts) or "    {}"
     return f"""# casewarden deployment: WHERE the policy is enforced. Secrets never go in this file:
 # settings ending in _env name the environment variable that holds the secret.
@@ -40,7 +41,7 @@ state: .casewarden/state.sqlite        # cursors, ledger of side effects, audit 
 trackers:
   - name: {tracker}
 {TRACKER_SETTINGS[tracker]}
-    # policy level -> tracker priority{' (the embedded tracker stores policy names as they are)' if identity else ''}
+    # policy level -> tracker priority{note}
     levels:
 {levels}
     # policy status -> tracker status
@@ -91,9 +92,11 @@ def write_init(directory: Path, preset: str, tracker: str, *, force: bool = Fals
     for p in (policy_out, deploy_out):
         if p.exists() and not force:
             raise ConfigError(f"{p} exists; pass --force to overwrite it")
-    header = (f"# casewarden policy: WHAT the support policy says. Started from the preset '{preset}'.\n"
-              "# Check it with: casewarden policy validate policy.yaml; print it with: casewarden policy explain "
-              "policy.yaml\n")
+    header = (
+        f"# casewarden policy: WHAT the support policy says. Started from the preset '{preset}'.\n"
+        "# Check it with: casewarden policy validate policy.yaml; print it with: casewarden policy explain "
+        "policy.yaml\n"
+    )
     policy_out.write_text(header + source.read_text(encoding="utf-8"), encoding="utf-8")
     deploy_out.write_text(deployment_text(preset, tracker, "policy.yaml"), encoding="utf-8")
     return policy_out, deploy_out

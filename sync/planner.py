@@ -51,12 +51,16 @@ def desired_fields(ev: Evaluation, escalation_floor: int = 0) -> dict[str, str |
     """Logical field -> value the case should hold."""
     breached = sorted(t.name for t in ev.targets if t.state is TargetState.BREACHED)
     warning = sorted(t.name for t in ev.targets if t.state is TargetState.WARNING)
-    running = [t.due_at for t in ev.targets
-               if t.state in (TargetState.RUNNING, TargetState.WARNING) and t.due_at is not None]
+    running = [
+        t.due_at
+        for t in ev.targets
+        if t.state in (TargetState.RUNNING, TargetState.WARNING) and t.due_at is not None
+    ]
     out: dict[str, str | None] = {
         "level": ev.level,
         "escalation_level": str(max(ev.escalation.level if ev.escalation else 0, escalation_floor))
-        if ev.escalation else None,
+        if ev.escalation
+        else None,
         "breached": ",".join(breached) or None,
         "warning": ",".join(warning) or None,
         "next_due": instant_text(min(running)) if running and ev.open else None,
@@ -67,20 +71,29 @@ def desired_fields(ev: Evaluation, escalation_floor: int = 0) -> dict[str, str |
     return out
 
 
-def plan_case(policy: Policy, tc: TrackerCase, ev: Evaluation, tracker: TrackerSpec,
-              notifications: Notifications, ledger: dict[str, str], escalation_floor: int = 0) -> CasePlan:
+def plan_case(
+    policy: Policy,
+    tc: TrackerCase,
+    ev: Evaluation,
+    tracker: TrackerSpec,
+    notifications: Notifications,
+    ledger: dict[str, str],
+    escalation_floor: int = 0,
+) -> CasePlan:
     plan = CasePlan(tc.case.id)
     cid = tc.case.id
     if ev.level_defaulted:
-        plan.changes.append(Change(cid, ChangeKind.SET_LEVEL, ev.level,
-                                   reason=f"intake: no level set, {ev.level} by default"))
+        plan.changes.append(
+            Change(cid, ChangeKind.SET_LEVEL, ev.level, reason=f"intake: no level set, {ev.level} by default")
+        )
     for logical, value in desired_fields(ev, escalation_floor).items():
         name = tracker.fields.tracker_name(logical)
         if name is None:
             continue
         if (tc.fields.get(name) or None) != value:
-            plan.changes.append(Change(cid, ChangeKind.SET_FIELD, value, field=name,
-                                       reason=_field_reason(logical, value, ev)))
+            plan.changes.append(
+                Change(cid, ChangeKind.SET_FIELD, value, field=name, reason=_field_reason(logical, value, ev))
+            )
     for action in ev.due:
         key = str(action.key)
         status = ledger.get(key)
@@ -102,13 +115,21 @@ def simulate(case: Case, changes: list[Change], at: datetime) -> Case:
     """The case as it will be once casewarden's own status and level moves land."""
     statuses = tuple(StatusChange(at, c.value or "") for c in changes if c.kind is ChangeKind.SET_STATUS)
     levels = tuple(LevelChange(at, c.value or "") for c in changes if c.kind is ChangeKind.SET_LEVEL)
-    return dataclasses.replace(case, status_history=case.status_history + statuses,
-                               level_history=case.level_history + levels)
+    return dataclasses.replace(
+        case, status_history=case.status_history + statuses, level_history=case.level_history + levels
+    )
 
 
-def plan_converged(policy: Policy, tc: TrackerCase, ev: Evaluation, tracker: TrackerSpec,
-                   notifications: Notifications, ledger: dict[str, str], escalation_floor: int,
-                   now: datetime) -> tuple[CasePlan, TrackerCase, Evaluation]:
+def plan_converged(
+    policy: Policy,
+    tc: TrackerCase,
+    ev: Evaluation,
+    tracker: TrackerSpec,
+    notifications: Notifications,
+    ledger: dict[str, str],
+    escalation_floor: int,
+    now: datetime,
+) -> tuple[CasePlan, TrackerCase, Evaluation]:
     """Plan, and when the plan moves the case's status or level, plan again for the case as it will be,
     so the fields written match the settled state (a closed case has no due times) and the next cycle
     has nothing left to do. Returns the plan with the case and evaluation it settles on."""
@@ -124,8 +145,9 @@ def plan_converged(policy: Policy, tc: TrackerCase, ev: Evaluation, tracker: Tra
         settled_ev = evaluate(policy, case, now)
         settled_tc = TrackerCase(case, tc.fields, tc.tags, tc.url)
         planned = {c.key: "done" for c in plan.changes if c.key} | {n.key: "done" for n in plan.notifications}
-        nxt = plan_case(policy, settled_tc, settled_ev, tracker, notifications, {**ledger, **planned},
-                        escalation_floor)
+        nxt = plan_case(
+            policy, settled_tc, settled_ev, tracker, notifications, {**ledger, **planned}, escalation_floor
+        )
         plan = CasePlan(
             plan.case_id,
             [c for c in plan.changes if c.kind is not ChangeKind.SET_FIELD or c.key]
@@ -139,13 +161,21 @@ def plan_converged(policy: Policy, tc: TrackerCase, ev: Evaluation, tracker: Tra
 
 def _field_reason(logical: str, value: str | None, ev: Evaluation) -> str:
     if logical.startswith(DUE_PREFIX):
-        target = logical[len(DUE_PREFIX):]
+        target = logical[len(DUE_PREFIX) :]
         return f"{ev.level} {target} due {value}" if value else f"{ev.level} {target} no longer running"
     return f"{logical} is {value}" if value is not None else f"{logical} cleared"
 
 
-def _plan_action(policy: Policy, tc: TrackerCase, ev: Evaluation, action: PlannedAction, key: str,
-                 plan: CasePlan, notifications: Notifications, ledger: dict[str, str]) -> None:
+def _plan_action(
+    policy: Policy,
+    tc: TrackerCase,
+    ev: Evaluation,
+    action: PlannedAction,
+    key: str,
+    plan: CasePlan,
+    notifications: Notifications,
+    ledger: dict[str, str],
+) -> None:
     cid = tc.case.id
     reason = action.reason
     kind = action.kind
@@ -156,15 +186,17 @@ def _plan_action(policy: Policy, tc: TrackerCase, ev: Evaluation, action: Planne
             if ledger.get(nkey) not in SETTLED:
                 plan.notifications.append(_notification(tc, ev, action, nkey, tuple(notifications.on_breach)))
     elif kind == "public_note":
-        plan.changes.append(Change(cid, ChangeKind.ADD_NOTE, "Tell the customer: " + action.value, key=key,
-                                   reason=reason))
+        plan.changes.append(
+            Change(cid, ChangeKind.ADD_NOTE, "Tell the customer: " + action.value, key=key, reason=reason)
+        )
     elif kind == "tag":
         plan.changes.append(Change(cid, ChangeKind.ADD_TAG, action.value, key=key, reason=reason))
     elif kind == "field":
         for i, pair in enumerate(action.value.split(",")):
             name, _, value = pair.partition("=")
-            plan.changes.append(Change(cid, ChangeKind.SET_FIELD, value, field=name, key=f"{key}.{i}",
-                                       reason=reason))
+            plan.changes.append(
+                Change(cid, ChangeKind.SET_FIELD, value, field=name, key=f"{key}.{i}", reason=reason)
+            )
     elif kind == "assign_group":
         plan.changes.append(Change(cid, ChangeKind.ASSIGN_GROUP, action.value, key=key, reason=reason))
     elif kind == "add_follower":
@@ -196,13 +228,30 @@ def _plan_action(policy: Policy, tc: TrackerCase, ev: Evaluation, action: Planne
         plan.problems.append(f"unknown action kind {kind}")
 
 
-def _notification(tc: TrackerCase, ev: Evaluation, action: PlannedAction, key: str,
-                  channels: tuple[str, ...]) -> PlannedNotification:
-    target = action.key.action.removeprefix("breach.").split(".")[0] if action.key.action.startswith(
-        "breach.") else action.key.action
+def _notification(
+    tc: TrackerCase, ev: Evaluation, action: PlannedAction, key: str, channels: tuple[str, ...]
+) -> PlannedNotification:
+    target = (
+        action.key.action.removeprefix("breach.").split(".")[0]
+        if action.key.action.startswith("breach.")
+        else action.key.action
+    )
     subject = f"[casewarden] case {tc.case.id} ({ev.level}): {action.reason}"
-    text = (f"Case {tc.case.id} at level {ev.level}, status {ev.status}.\n{action.reason}\n"
-            f"Open it: {tc.url or tc.case.id}")
-    return PlannedNotification(key, channels, Notification(
-        key=key, case_id=tc.case.id, case_url=tc.url, level=ev.level, target=target, reason=action.reason,
-        subject=subject, text=text))
+    text = (
+        f"Case {tc.case.id} at level {ev.level}, status {ev.status}.\n{action.reason}\n"
+        f"Open it: {tc.url or tc.case.id}"
+    )
+    return PlannedNotification(
+        key,
+        channels,
+        Notification(
+            key=key,
+            case_id=tc.case.id,
+            case_url=tc.url,
+            level=ev.level,
+            target=target,
+            reason=action.reason,
+            subject=subject,
+            text=text,
+        ),
+    )

@@ -13,8 +13,14 @@ from policy.explain import Table
 
 
 def tables_as_json(tables: Sequence[Table]) -> list[dict[str, Any]]:
-    return [{"title": t.title, "notes": list(t.notes),
-             "rows": [dict(zip(t.columns, row, strict=True)) for row in t.rows]} for t in tables]
+    return [
+        {
+            "title": t.title,
+            "notes": list(t.notes),
+            "rows": [dict(zip(t.columns, row, strict=True)) for row in t.rows],
+        }
+        for t in tables
+    ]
 
 
 def render_tables(tables: Sequence[Table], fmt: str, console: Console) -> None:

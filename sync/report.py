@@ -147,8 +147,9 @@ class Report:
 # -- building -------------------------------------------------------------------------------------
 
 
-def build_report(store: StateStore, *, since: datetime | None = None, until: datetime,
-                 tracker: str | None = None) -> Report:
+def build_report(
+    store: StateStore, *, since: datetime | None = None, until: datetime, tracker: str | None = None
+) -> Report:
     """The report of the cases opened in [since, until] (both ends included; no ``since``: every case
     opened up to ``until``), optionally of one tracker.
 
@@ -175,54 +176,93 @@ def build_report(store: StateStore, *, since: datetime | None = None, until: dat
     try:
         per_tracker = db.execute(
             f"SELECT tracker, COUNT(DISTINCT case_id) FROM outcomes WHERE {where} GROUP BY tracker "
-            "ORDER BY tracker", params).fetchall()
+            "ORDER BY tracker",
+            params,
+        ).fetchall()
         attainment = [
             Attainment(level, target, met, breached, progress, total, _pct(met, breached))
             for level, target, met, breached, progress, total in db.execute(
                 "SELECT level, target, SUM(state = 'met'), SUM(state = 'breached'), "
                 f"SUM(state IN ('running', 'warning', 'paused')), COUNT(*) FROM outcomes WHERE {where} "
-                "GROUP BY level, target", params)]
+                "GROUP BY level, target",
+                params,
+            )
+        ]
         attainment.sort(key=lambda a: (_natural(a.level), _natural(a.target)))
         # A breached row without due_at cannot say how late it is; the engine never writes one.
         breaches = [
-            Breach(tr, cid, level, target, _instant(due), _instant(met) if met else None,
-                   _late(late, due, met))
+            Breach(
+                tr, cid, level, target, _instant(due), _instant(met) if met else None, _late(late, due, met)
+            )
             for tr, cid, level, target, due, met, late in db.execute(
                 "SELECT tracker, case_id, level, target, due_at, met_at, late_seconds FROM outcomes "
                 f"WHERE {where} AND state = 'breached' AND due_at IS NOT NULL "
-                "ORDER BY due_at DESC, tracker, case_id, target", params)]
-        by_day = [(date.fromisoformat(day), n) for day, n in db.execute(
-            "SELECT substr(due_at, 1, 10) AS day, COUNT(*) FROM outcomes "
-            f"WHERE {where} AND state = 'breached' AND due_at IS NOT NULL GROUP BY day ORDER BY day",
-            params)]
+                "ORDER BY due_at DESC, tracker, case_id, target",
+                params,
+            )
+        ]
+        by_day = [
+            (date.fromisoformat(day), n)
+            for day, n in db.execute(
+                "SELECT substr(due_at, 1, 10) AS day, COUNT(*) FROM outcomes "
+                f"WHERE {where} AND state = 'breached' AND due_at IS NOT NULL GROUP BY day ORDER BY day",
+                params,
+            )
+        ]
         # One row per (case, epoch, level): count each case once per level, and only the cohort's cases.
         # The unary + keeps SQLite off the (tracker, opened_at) index for the probe: with it, each probe
         # scanned a whole tracker's outcomes (47 s at 20,000 cases); on the primary key it is one lookup.
-        escalations = dict(db.execute(
-            "SELECT level, COUNT(*) FROM (SELECT DISTINCT e.tracker, e.case_id, e.level FROM escalations e "
-            f"WHERE {'e.tracker = ? AND ' if tracker is not None else ''}EXISTS (SELECT 1 FROM outcomes o "
-            "WHERE o.tracker = e.tracker AND o.case_id = e.case_id AND +o.opened_at >= ? "
-            "AND +o.opened_at <= ?)) GROUP BY level ORDER BY level",
-            (tracker, lo, hi) if tracker is not None else (lo, hi)).fetchall())
+        escalations = dict(
+            db.execute(
+                "SELECT level, COUNT(*) FROM (SELECT DISTINCT e.tracker, e.case_id, e.level FROM escalations e "
+                f"WHERE {'e.tracker = ? AND ' if tracker is not None else ''}EXISTS (SELECT 1 FROM outcomes o "
+                "WHERE o.tracker = e.tracker AND o.case_id = e.case_id AND +o.opened_at >= ? "
+                "AND +o.opened_at <= ?)) GROUP BY level ORDER BY level",
+                (tracker, lo, hi) if tracker is not None else (lo, hi),
+            ).fetchall()
+        )
         runs = _runs(store, lo, hi)
     finally:
         if own and db.in_transaction:
             db.execute("COMMIT")
-    return Report(since=since, until=until, attainment=attainment, breaches=breaches,
-                  escalations={int(k): int(v) for k, v in escalations.items()}, breaches_by_day=by_day,
-                  runs=runs, trackers=[t for t, _n in per_tracker], cases=sum(n for _t, n in per_tracker))
+    return Report(
+        since=since,
+        until=until,
+        attainment=attainment,
+        breaches=breaches,
+        escalations={int(k): int(v) for k, v in escalations.items()},
+        breaches_by_day=by_day,
+        runs=runs,
+        trackers=[t for t, _n in per_tracker],
+        cases=sum(n for _t, n in per_tracker),
+    )
 
 
 def _runs(store: StateStore, lo: str, hi: str) -> RunSummary:
     db = store.db
-    by_status = dict(db.execute("SELECT status, COUNT(*) FROM runs WHERE started_at >= ? AND started_at <= ? "
-                                "GROUP BY status ORDER BY status", (lo, hi)).fetchall())
-    last = db.execute("SELECT id, status, mode, started_at, finished_at FROM runs WHERE started_at >= ? AND "
-                      "started_at <= ? ORDER BY started_at DESC, id DESC LIMIT 1", (lo, hi)).fetchone()
+    by_status = dict(
+        db.execute(
+            "SELECT status, COUNT(*) FROM runs WHERE started_at >= ? AND started_at <= ? "
+            "GROUP BY status ORDER BY status",
+            (lo, hi),
+        ).fetchall()
+    )
+    last = db.execute(
+        "SELECT id, status, mode, started_at, finished_at FROM runs WHERE started_at >= ? AND "
+        "started_at <= ? ORDER BY started_at DESC, id DESC LIMIT 1",
+        (lo, hi),
+    ).fetchone()
     if last is None:
         return RunSummary(0, {str(k): int(v) for k, v in by_status.items()})
-    return RunSummary(sum(by_status.values()), {str(k): int(v) for k, v in by_status.items()}, int(last[0]),
-                      last[1], last[2], _instant(last[3]), _instant(last[4]) if last[4] else None)
+    return RunSummary(
+        sum(by_status.values()),
+        {str(k): int(v) for k, v in by_status.items()},
+        int(last[0]),
+        last[1],
+        last[2],
+        _instant(last[3]),
+        _instant(last[4]) if last[4] else None,
+    )
 
 
 def _require_aware(t: datetime, name: str) -> None:
@@ -289,8 +329,10 @@ def _runs_text(runs: RunSummary) -> str:
         return "no run in the period"
     statuses = ", ".join(f"{n} {s}" for s, n in runs.by_status.items())
     plural = "" if runs.count == 1 else "s"
-    return (f"{runs.count} run{plural} ({statuses}); last #{runs.last_id} {runs.last_status} "
-            f"({runs.last_mode}), started {_fmt_instant(runs.last_started_at)}")
+    return (
+        f"{runs.count} run{plural} ({statuses}); last #{runs.last_id} {runs.last_status} "
+        f"({runs.last_mode}), started {_fmt_instant(runs.last_started_at)}"
+    )
 
 
 def _worst(report: Report, n: int = WORST_BREACHES) -> list[Breach]:
@@ -312,36 +354,83 @@ def _printable(s: str) -> str:
 def report_tables(report: Report, worst: int = WORST_BREACHES) -> list[Table]:
     """The report as plain tables (``policy.explain.Table``): terminal and Markdown share them."""
     p = _printable
-    summary = Table("SLA report", _SUMMARY_COLUMNS, (
-        ("period", _period_text(report)),
-        ("trackers", p(", ".join(report.trackers)) or "–"),
-        ("cases", str(report.cases)),
-        ("targets", f"{report.targets}: {report.met} met, {report.breached} breached, "
-                    f"{report.in_progress} in progress"),
-        ("% met", _fmt_pct(report.pct_met)),
-        ("runs", _runs_text(report.runs)),
-    ))
-    rows = [(p(a.level), p(a.target), str(a.met), str(a.breached), str(a.in_progress), str(a.total),
-             _fmt_pct(a.pct_met)) for a in report.attainment]
+    summary = Table(
+        "SLA report",
+        _SUMMARY_COLUMNS,
+        (
+            ("period", _period_text(report)),
+            ("trackers", p(", ".join(report.trackers)) or "–"),
+            ("cases", str(report.cases)),
+            (
+                "targets",
+                f"{report.targets}: {report.met} met, {report.breached} breached, "
+                f"{report.in_progress} in progress",
+            ),
+            ("% met", _fmt_pct(report.pct_met)),
+            ("runs", _runs_text(report.runs)),
+        ),
+    )
+    rows = [
+        (
+            p(a.level),
+            p(a.target),
+            str(a.met),
+            str(a.breached),
+            str(a.in_progress),
+            str(a.total),
+            _fmt_pct(a.pct_met),
+        )
+        for a in report.attainment
+    ]
     if len(report.attainment) > 1:
-        rows.append(("all", "all", str(report.met), str(report.breached), str(report.in_progress),
-                     str(report.targets), _fmt_pct(report.pct_met)))
-    attainment = Table("Attainment by level and target",
-                       ("level", "target", "met", "breached", "in progress", "total", "% met"), tuple(rows),
-                       ("% met = met / (met + breached); running, warning and paused targets are in "
-                        "progress and not counted",) if rows else ("no case opened in the period",))
-    escalations = Table("Escalations reached", ("escalation level", "cases"),
-                        tuple((str(lv), str(n)) for lv, n in report.escalations.items()),
-                        () if report.escalations else ("no escalation",))
+        rows.append(
+            (
+                "all",
+                "all",
+                str(report.met),
+                str(report.breached),
+                str(report.in_progress),
+                str(report.targets),
+                _fmt_pct(report.pct_met),
+            )
+        )
+    attainment = Table(
+        "Attainment by level and target",
+        ("level", "target", "met", "breached", "in progress", "total", "% met"),
+        tuple(rows),
+        (
+            "% met = met / (met + breached); running, warning and paused targets are in "
+            "progress and not counted",
+        )
+        if rows
+        else ("no case opened in the period",),
+    )
+    escalations = Table(
+        "Escalations reached",
+        ("escalation level", "cases"),
+        tuple((str(lv), str(n)) for lv, n in report.escalations.items()),
+        () if report.escalations else ("no escalation",),
+    )
     listed = _worst(report, worst)
     breaches = Table(
         f"The {len(listed)} worst breaches of {len(report.breaches)}" if listed else "Worst breaches",
         ("tracker", "case", "level", "target", "due", "met", "late"),
-        tuple((p(b.tracker), p(b.case_id), p(b.level), p(b.target), _fmt_instant(b.due_at),
-               _fmt_instant(b.met_at) if b.met_at else "not yet", human_duration(b.late_seconds))
-              for b in listed),
-        ("late: met minus due; for a target not met yet, as of the last evaluation",) if listed
-        else ("no breach",))
+        tuple(
+            (
+                p(b.tracker),
+                p(b.case_id),
+                p(b.level),
+                p(b.target),
+                _fmt_instant(b.due_at),
+                _fmt_instant(b.met_at) if b.met_at else "not yet",
+                human_duration(b.late_seconds),
+            )
+            for b in listed
+        ),
+        ("late: met minus due; for a target not met yet, as of the last evaluation",)
+        if listed
+        else ("no breach",),
+    )
     return [summary, attainment, escalations, breaches]
 
 
@@ -358,8 +447,9 @@ def _print_tables(tables: Sequence[Table], console: Console) -> None:
                 console.print(Text(f"  • {n}", style="dim"))
             console.print()
             continue
-        rt = RichTable(title=t.title, title_justify="left", show_header=t.columns != _SUMMARY_COLUMNS,
-                       title_style="bold")
+        rt = RichTable(
+            title=t.title, title_justify="left", show_header=t.columns != _SUMMARY_COLUMNS, title_style="bold"
+        )
         for i, c in enumerate(t.columns):
             numeric = bool(t.rows) and all(_NUMERIC.match(r[i]) for r in t.rows)
             rt.add_column(c, justify="right" if numeric else "left", overflow="fold")
@@ -379,9 +469,25 @@ def _print_tables(tables: Sequence[Table], console: Console) -> None:
 #: escalation -> escalation_level, cases
 #: breaches_by_day -> day, breaches
 #: breach -> tracker, case_id, level, target, due_at, met_at, late_seconds (instants ISO-8601 with offset)
-CSV_COLUMNS = ("section", "level", "target", "met", "breached", "in_progress", "total", "pct_met",
-               "escalation_level", "cases", "day", "breaches", "tracker", "case_id", "due_at", "met_at",
-               "late_seconds")
+CSV_COLUMNS = (
+    "section",
+    "level",
+    "target",
+    "met",
+    "breached",
+    "in_progress",
+    "total",
+    "pct_met",
+    "escalation_level",
+    "cases",
+    "day",
+    "breaches",
+    "tracker",
+    "case_id",
+    "due_at",
+    "met_at",
+    "late_seconds",
+)
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -399,18 +505,35 @@ def report_as_csv(report: Report) -> str:
     w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
     w.writeheader()
     for a in report.attainment:
-        w.writerow({"section": "attainment", "level": _cell(a.level), "target": _cell(a.target), "met": a.met,
-                    "breached": a.breached, "in_progress": a.in_progress, "total": a.total,
-                    "pct_met": "" if a.pct_met is None else f"{a.pct_met:.2f}"})
+        w.writerow(
+            {
+                "section": "attainment",
+                "level": _cell(a.level),
+                "target": _cell(a.target),
+                "met": a.met,
+                "breached": a.breached,
+                "in_progress": a.in_progress,
+                "total": a.total,
+                "pct_met": "" if a.pct_met is None else f"{a.pct_met:.2f}",
+            }
+        )
     for lv, n in report.escalations.items():
         w.writerow({"section": "escalation", "escalation_level": lv, "cases": n})
     for day, n in report.breaches_by_day:
         w.writerow({"section": "breaches_by_day", "day": day.isoformat(), "breaches": n})
     for b in report.breaches:
-        w.writerow({"section": "breach", "tracker": _cell(b.tracker), "case_id": _cell(b.case_id),
-                    "level": _cell(b.level), "target": _cell(b.target), "due_at": b.due_at.isoformat(),
-                    "met_at": b.met_at.isoformat() if b.met_at else "",
-                    "late_seconds": f"{b.late_seconds:.3f}"})
+        w.writerow(
+            {
+                "section": "breach",
+                "tracker": _cell(b.tracker),
+                "case_id": _cell(b.case_id),
+                "level": _cell(b.level),
+                "target": _cell(b.target),
+                "due_at": b.due_at.isoformat(),
+                "met_at": b.met_at.isoformat() if b.met_at else "",
+                "late_seconds": f"{b.late_seconds:.3f}",
+            }
+        )
     return buf.getvalue()
 
 
@@ -426,21 +549,52 @@ def report_as_json(report: Report) -> dict[str, Any]:
     (JSON keys would have to be strings)."""
     r = report.runs
     return {
-        "since": _iso(report.since), "until": _iso(report.until), "trackers": report.trackers,
+        "since": _iso(report.since),
+        "until": _iso(report.until),
+        "trackers": report.trackers,
         "cases": report.cases,
-        "totals": {"targets": report.targets, "met": report.met, "breached": report.breached,
-                   "in_progress": report.in_progress, "pct_met": report.pct_met},
-        "attainment": [{"level": a.level, "target": a.target, "met": a.met, "breached": a.breached,
-                        "in_progress": a.in_progress, "total": a.total, "pct_met": a.pct_met}
-                       for a in report.attainment],
+        "totals": {
+            "targets": report.targets,
+            "met": report.met,
+            "breached": report.breached,
+            "in_progress": report.in_progress,
+            "pct_met": report.pct_met,
+        },
+        "attainment": [
+            {
+                "level": a.level,
+                "target": a.target,
+                "met": a.met,
+                "breached": a.breached,
+                "in_progress": a.in_progress,
+                "total": a.total,
+                "pct_met": a.pct_met,
+            }
+            for a in report.attainment
+        ],
         "escalations": [{"level": lv, "cases": n} for lv, n in report.escalations.items()],
         "breaches_by_day": [{"day": d.isoformat(), "breaches": n} for d, n in report.breaches_by_day],
-        "breaches": [{"tracker": b.tracker, "case_id": b.case_id, "level": b.level, "target": b.target,
-                      "due_at": _iso(b.due_at), "met_at": _iso(b.met_at), "late_seconds": b.late_seconds}
-                     for b in report.breaches],
-        "runs": {"count": r.count, "by_status": r.by_status, "last_id": r.last_id,
-                 "last_status": r.last_status, "last_mode": r.last_mode,
-                 "last_started_at": _iso(r.last_started_at), "last_finished_at": _iso(r.last_finished_at)},
+        "breaches": [
+            {
+                "tracker": b.tracker,
+                "case_id": b.case_id,
+                "level": b.level,
+                "target": b.target,
+                "due_at": _iso(b.due_at),
+                "met_at": _iso(b.met_at),
+                "late_seconds": b.late_seconds,
+            }
+            for b in report.breaches
+        ],
+        "runs": {
+            "count": r.count,
+            "by_status": r.by_status,
+            "last_id": r.last_id,
+            "last_status": r.last_status,
+            "last_mode": r.last_mode,
+            "last_started_at": _iso(r.last_started_at),
+            "last_finished_at": _iso(r.last_finished_at),
+        },
     }
 
 
@@ -515,15 +669,19 @@ def _nice_step(top: float, ticks: int = 4) -> float:
 
 
 def _svg_open(width: int, height: int, label: str) -> str:
-    return (f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{_e(label)}" '
-            f'xmlns="http://www.w3.org/2000/svg">')
+    return (
+        f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{_e(label)}" '
+        f'xmlns="http://www.w3.org/2000/svg">'
+    )
 
 
 def _svg_empty(width: int, height: int, label: str, message: str) -> str:
-    return (_svg_open(width, height, label) + f'<rect x="0.5" y="0.5" width="{width - 1}" '
-            f'height="{height - 1}" rx="8" fill="#fafbfc" stroke="#e3e7ec"/>'
-            f'<text class="none" x="{width / 2}" y="{height / 2}" '
-            f'text-anchor="middle" dominant-baseline="middle">{_e(message)}</text></svg>')
+    return (
+        _svg_open(width, height, label) + f'<rect x="0.5" y="0.5" width="{width - 1}" '
+        f'height="{height - 1}" rx="8" fill="#fafbfc" stroke="#e3e7ec"/>'
+        f'<text class="none" x="{width / 2}" y="{height / 2}" '
+        f'text-anchor="middle" dominant-baseline="middle">{_e(message)}</text></svg>'
+    )
 
 
 def _attainment_chart(report: Report) -> tuple[str, list[str]]:
@@ -542,9 +700,11 @@ def _attainment_chart(report: Report) -> tuple[str, list[str]]:
     out = [_svg_open(width, height, label)]
     for pct in (0, 25, 50, 75, 100):
         y = base - ph * pct / 100
-        out.append(f'<line class="{"axis" if pct == 0 else "grid-line"}" x1="{left}" x2="{width - right}" '
-                   f'y1="{_f(y)}" y2="{_f(y)}"/><text x="{left - 8}" y="{_f(y)}" text-anchor="end" '
-                   f'dominant-baseline="middle">{pct}%</text>')
+        out.append(
+            f'<line class="{"axis" if pct == 0 else "grid-line"}" x1="{left}" x2="{width - right}" '
+            f'y1="{_f(y)}" y2="{_f(y)}"/><text x="{left - 8}" y="{_f(y)}" text-anchor="end" '
+            f'dominant-baseline="middle">{pct}%</text>'
+        )
     group_w = pw / len(levels)
     slots = max(len(v) for v in levels.values())
     bar_w = min(46.0, group_w * 0.78 / slots)
@@ -553,18 +713,26 @@ def _attainment_chart(report: Report) -> tuple[str, list[str]]:
         x0 = cx - bar_w * len(cells) / 2
         for i, a in enumerate(cells):
             x = x0 + i * bar_w
-            tip = (f"{a.level} · {a.target}: {_fmt_pct(a.pct_met)} met ({a.met} met, {a.breached} breached, "
-                   f"{a.in_progress} in progress)")
+            tip = (
+                f"{a.level} · {a.target}: {_fmt_pct(a.pct_met)} met ({a.met} met, {a.breached} breached, "
+                f"{a.in_progress} in progress)"
+            )
             if a.pct_met is None:
-                out.append(f'<g><title>{_e(tip)}</title><rect x="{_f(x + 1)}" y="{_f(base - 3)}" '
-                           f'width="{_f(bar_w - 2)}" height="3" fill="#cbd2d9"/></g>')
+                out.append(
+                    f'<g><title>{_e(tip)}</title><rect x="{_f(x + 1)}" y="{_f(base - 3)}" '
+                    f'width="{_f(bar_w - 2)}" height="3" fill="#cbd2d9"/></g>'
+                )
                 continue
             h = ph * a.pct_met / 100
-            out.append(f'<g><title>{_e(tip)}</title><rect x="{_f(x + 1)}" y="{_f(base - h)}" '
-                       f'width="{_f(bar_w - 2)}" height="{_f(h)}" rx="2" fill="{colour[a.target]}"/>')
+            out.append(
+                f'<g><title>{_e(tip)}</title><rect x="{_f(x + 1)}" y="{_f(base - h)}" '
+                f'width="{_f(bar_w - 2)}" height="{_f(h)}" rx="2" fill="{colour[a.target]}"/>'
+            )
             if bar_w >= 22:
-                out.append(f'<text class="val" x="{_f(x + bar_w / 2)}" y="{_f(base - h - 4)}" '
-                           f'text-anchor="middle">{a.pct_met:.0f}%</text>')
+                out.append(
+                    f'<text class="val" x="{_f(x + bar_w / 2)}" y="{_f(base - h - 4)}" '
+                    f'text-anchor="middle">{a.pct_met:.0f}%</text>'
+                )
             out.append("</g>")
         out.append(f'<text class="lbl" x="{_f(cx)}" y="{base + 18}" text-anchor="middle">{_e(level)}</text>')
     out.append("</svg>")
@@ -612,9 +780,11 @@ def _breaches_chart(report: Report) -> tuple[str, str]:
     tick = 0.0
     while tick <= ymax:
         y = base - ph * tick / ymax
-        out.append(f'<line class="{"axis" if tick == 0 else "grid-line"}" x1="{left}" x2="{width - right}" '
-                   f'y1="{_f(y)}" y2="{_f(y)}"/><text x="{left - 8}" y="{_f(y)}" text-anchor="end" '
-                   f'dominant-baseline="middle">{tick:g}</text>')
+        out.append(
+            f'<line class="{"axis" if tick == 0 else "grid-line"}" x1="{left}" x2="{width - right}" '
+            f'y1="{_f(y)}" y2="{_f(y)}"/><text x="{left - 8}" y="{_f(y)}" text-anchor="end" '
+            f'dominant-baseline="middle">{tick:g}</text>'
+        )
         tick += step
     slot = pw / len(buckets)
     gap = min(slot * 0.2, 6)
@@ -623,14 +793,21 @@ def _breaches_chart(report: Report) -> tuple[str, str]:
     for i, (d, n) in enumerate(buckets):
         x = left + i * slot
         h = ph * n / ymax
-        when = d.strftime("%Y-%m") if unit == "month" else (f"week of {d.isoformat()}" if unit == "week"
-                                                              else d.isoformat())
-        out.append(f'<g><title>{_e(f"{when}: {n} breach" + ("" if n == 1 else "es"))}</title>'
-                   f'<rect x="{_f(x + gap / 2)}" y="{_f(base - h)}" width="{_f(max(slot - gap, 1))}" '
-                   f'height="{_f(h)}" rx="1.5" fill="{_BREACH_COLOUR}"/></g>')
+        when = (
+            d.strftime("%Y-%m")
+            if unit == "month"
+            else (f"week of {d.isoformat()}" if unit == "week" else d.isoformat())
+        )
+        out.append(
+            f"<g><title>{_e(f'{when}: {n} breach' + ('' if n == 1 else 'es'))}</title>"
+            f'<rect x="{_f(x + gap / 2)}" y="{_f(base - h)}" width="{_f(max(slot - gap, 1))}" '
+            f'height="{_f(h)}" rx="1.5" fill="{_BREACH_COLOUR}"/></g>'
+        )
         if i % every == 0:
-            out.append(f'<text x="{_f(x + slot / 2)}" y="{base + 16}" text-anchor="middle">'
-                       f'{_e(d.strftime(fmt))}</text>')
+            out.append(
+                f'<text x="{_f(x + slot / 2)}" y="{base + 16}" text-anchor="middle">'
+                f"{_e(d.strftime(fmt))}</text>"
+            )
     out.append("</svg>")
     return "".join(out), unit
 
@@ -646,104 +823,190 @@ def _escalations_chart(report: Report) -> str:
     for i, (lv, n) in enumerate(report.escalations.items()):
         y = 4 + i * row
         w = (width - left - 50) * n / top_n if top_n else 0
-        out.append(f'<g><title>{_e(f"level {lv}: {n} cases")}</title>'
-                   f'<text class="lbl" x="0" y="{y + 11}" dominant-baseline="middle">Level {_e(lv)}</text>'
-                   f'<rect x="{left}" y="{y + 2}" width="{_f(max(w, 2))}" height="{row - 10}" rx="3" '
-                   f'fill="{_ESC_COLOUR}"/><text class="val" x="{_f(left + max(w, 2) + 6)}" y="{y + 11}" '
-                   f'dominant-baseline="middle">{n}</text></g>')
+        out.append(
+            f"<g><title>{_e(f'level {lv}: {n} cases')}</title>"
+            f'<text class="lbl" x="0" y="{y + 11}" dominant-baseline="middle">Level {_e(lv)}</text>'
+            f'<rect x="{left}" y="{y + 2}" width="{_f(max(w, 2))}" height="{row - 10}" rx="3" '
+            f'fill="{_ESC_COLOUR}"/><text class="val" x="{_f(left + max(w, 2) + 6)}" y="{y + 11}" '
+            f'dominant-baseline="middle">{n}</text></g>'
+        )
     out.append("</svg>")
     return "".join(out)
 
 
-def _html_table(columns: Sequence[tuple[str, bool]], rows: Sequence[Sequence[str]], empty: str,
-                row_class: Sequence[str] = ()) -> str:
+def _html_table(
+    columns: Sequence[tuple[str, bool]],
+    rows: Sequence[Sequence[str]],
+    empty: str,
+    row_class: Sequence[str] = (),
+) -> str:
     """columns: (name, numeric); cells are already-escaped HTML."""
     if not rows:
         return f'<p class="empty">{_e(empty)}</p>'
-    head = "".join(f'<th{" class=n" if num else ""}>{_e(c)}</th>' for c, num in columns)
+    head = "".join(f"<th{' class=n' if num else ''}>{_e(c)}</th>" for c, num in columns)
     body = []
     for i, r in enumerate(rows):
         cls = f' class="{row_class[i]}"' if i < len(row_class) and row_class[i] else ""
-        body.append(f"<tr{cls}>" + "".join(f'<td{" class=n" if num else ""}>{cell}</td>'
-                                           for (_c, num), cell in zip(columns, r, strict=True)) + "</tr>")
-    return (f'<div class="wrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
-            "</table></div>")
+        body.append(
+            f"<tr{cls}>"
+            + "".join(
+                f"<td{' class=n' if num else ''}>{cell}</td>"
+                for (_c, num), cell in zip(columns, r, strict=True)
+            )
+            + "</tr>"
+        )
+    return (
+        f'<div class="wrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+    )
 
 
 def report_as_html(report: Report, max_breaches: int = HTML_BREACH_ROWS) -> str:
     """One self-contained page: inline CSS and SVG, no script, font or request to the network (a CSP
     meta tag forbids them, a second line of defence behind escaping every tracker-supplied value)."""
     chart, targets = _attainment_chart(report)
-    legend = "".join(f'<span><i style="background:{_PALETTE[i % len(_PALETTE)]}"></i>{_e(t)}</span>'
-                     for i, t in enumerate(targets))
+    legend = "".join(
+        f'<span><i style="background:{_PALETTE[i % len(_PALETTE)]}"></i>{_e(t)}</span>'
+        for i, t in enumerate(targets)
+    )
     time_chart, unit = _breaches_chart(report)
     pct = report.pct_met
     cards = [
         ("Cases opened", _e(report.cases), "", _e(", ".join(report.trackers) or "no tracker")),
-        ("Targets met", _e(_fmt_pct(pct)), "" if pct is None else ("good" if pct >= 95 else "bad" if pct < 80
-                                                                    else ""),
-         _e(f"{report.met} of {report.met + report.breached} finished")),
-        ("Breached", _e(report.breached), "bad" if report.breached else "",
-         _e(f"{sum(1 for b in report.breaches if b.met_at is None)} still open")),
+        (
+            "Targets met",
+            _e(_fmt_pct(pct)),
+            "" if pct is None else ("good" if pct >= 95 else "bad" if pct < 80 else ""),
+            _e(f"{report.met} of {report.met + report.breached} finished"),
+        ),
+        (
+            "Breached",
+            _e(report.breached),
+            "bad" if report.breached else "",
+            _e(f"{sum(1 for b in report.breaches if b.met_at is None)} still open"),
+        ),
         ("In progress", _e(report.in_progress), "", "running, warning or paused"),
-        ("Sync runs", _e(report.runs.count), "",
-         _e(f"last {report.runs.last_status} {_fmt_instant(report.runs.last_started_at)}"
-            if report.runs.count else "none in the period")),
+        (
+            "Sync runs",
+            _e(report.runs.count),
+            "",
+            _e(
+                f"last {report.runs.last_status} {_fmt_instant(report.runs.last_started_at)}"
+                if report.runs.count
+                else "none in the period"
+            ),
+        ),
     ]
-    card_html = "".join(f'<div class="card"><div class="k">{k}</div><div class="v {cls}">{v}</div>'
-                        f'<div class="s">{s}</div></div>' for k, v, cls, s in cards)
-    att_rows = [[_e(a.level), _e(a.target), _e(a.met), _e(a.breached), _e(a.in_progress), _e(a.total),
-                 _e(_fmt_pct(a.pct_met))] for a in report.attainment]
+    card_html = "".join(
+        f'<div class="card"><div class="k">{k}</div><div class="v {cls}">{v}</div>'
+        f'<div class="s">{s}</div></div>'
+        for k, v, cls, s in cards
+    )
+    att_rows = [
+        [
+            _e(a.level),
+            _e(a.target),
+            _e(a.met),
+            _e(a.breached),
+            _e(a.in_progress),
+            _e(a.total),
+            _e(_fmt_pct(a.pct_met)),
+        ]
+        for a in report.attainment
+    ]
     att_class = [""] * len(att_rows)
     if len(att_rows) > 1:
-        att_rows.append(["All", "all", _e(report.met), _e(report.breached), _e(report.in_progress),
-                         _e(report.targets), _e(_fmt_pct(pct))])
+        att_rows.append(
+            [
+                "All",
+                "all",
+                _e(report.met),
+                _e(report.breached),
+                _e(report.in_progress),
+                _e(report.targets),
+                _e(_fmt_pct(pct)),
+            ]
+        )
         att_class.append("all")
-    att_table = _html_table((("level", False), ("target", False), ("met", True), ("breached", True),
-                             ("in progress", True), ("total", True), ("% met", True)), att_rows,
-                            "No case opened in this period.", att_class)
+    att_table = _html_table(
+        (
+            ("level", False),
+            ("target", False),
+            ("met", True),
+            ("breached", True),
+            ("in progress", True),
+            ("total", True),
+            ("% met", True),
+        ),
+        att_rows,
+        "No case opened in this period.",
+        att_class,
+    )
     shown = report.breaches[:max_breaches]
-    br_rows = [[_e(b.tracker), f"<code>{_e(b.case_id)}</code>", _e(b.level), _e(b.target),
-                _e(_fmt_instant(b.due_at)),
-                _e(_fmt_instant(b.met_at)) if b.met_at else '<span class="badge">not met</span>',
-                f'<span title="{_e(f"{b.late_seconds:.0f} s")}">{_e(human_duration(b.late_seconds))}</span>']
-               for b in shown]
-    br_table = _html_table((("tracker", False), ("case", False), ("level", False), ("target", False),
-                            ("due", False), ("met", False), ("late", True)), br_rows,
-                           "No breach in this period.")
-    more = (f'<p class="cap">Showing the {len(shown)} latest of {len(report.breaches)} breaches; the CSV '
-            "and JSON formats list all of them.</p>" if len(shown) < len(report.breaches) else "")
+    br_rows = [
+        [
+            _e(b.tracker),
+            f"<code>{_e(b.case_id)}</code>",
+            _e(b.level),
+            _e(b.target),
+            _e(_fmt_instant(b.due_at)),
+            _e(_fmt_instant(b.met_at)) if b.met_at else '<span class="badge">not met</span>',
+            f'<span title="{_e(f"{b.late_seconds:.0f} s")}">{_e(human_duration(b.late_seconds))}</span>',
+        ]
+        for b in shown
+    ]
+    br_table = _html_table(
+        (
+            ("tracker", False),
+            ("case", False),
+            ("level", False),
+            ("target", False),
+            ("due", False),
+            ("met", False),
+            ("late", True),
+        ),
+        br_rows,
+        "No breach in this period.",
+    )
+    more = (
+        f'<p class="cap">Showing the {len(shown)} latest of {len(report.breaches)} breaches; the CSV '
+        "and JSON formats list all of them.</p>"
+        if len(shown) < len(report.breaches)
+        else ""
+    )
     period = _period_text(report)
     title = f"SLA report: {period}"
-    return "".join((
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-        "style-src 'unsafe-inline'; img-src data:\">"
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body><main>",
-        f'<header><h1>SLA attainment</h1><p class="sub">{_e(period[:1].upper() + period[1:])}'
-        f'{_e(" · " + ", ".join(report.trackers)) if report.trackers else ""}</p></header>',
-        f'<section class="cards">{card_html}</section>',
-        '<section class="panel"><h2>Targets met by level</h2><p class="cap">Percent of finished targets met '
-        "(met / (met + breached)), one bar per target within each level; hover a bar for the counts.</p>"
-        f'{chart}<div class="legend">{legend}</div><div class="below">{att_table}</div></section>',
-        '<div class="grid"><section class="panel"><h2>Breaches over time</h2><p class="cap">Breached targets '
-        f"per {_e(unit)}, by the UTC date they fell due.</p>{time_chart}</section>",
-        '<section class="panel"><h2>Escalations reached</h2><p class="cap">Cases that reached each '
-        f"escalation level.</p>{_escalations_chart(report)}</section></div>",
-        f'<section class="panel"><h2>Breaches</h2><p class="cap">Latest due first. Late: met minus due, or '
-        f"as of the last evaluation for a target not met yet.</p>{more}{br_table}</section>",
-        f"<footer>Generated by casewarden from the state store. Runs: {_e(_runs_text(report.runs))}."
-        "</footer>",
-        "</main></body></html>\n",
-    ))
+    return "".join(
+        (
+            '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width,initial-scale=1">'
+            '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+            "style-src 'unsafe-inline'; img-src data:\">"
+            f"<title>{_e(title)}</title><style>{_CSS}</style></head><body><main>",
+            f'<header><h1>SLA attainment</h1><p class="sub">{_e(period[:1].upper() + period[1:])}'
+            f"{_e(' · ' + ', '.join(report.trackers)) if report.trackers else ''}</p></header>",
+            f'<section class="cards">{card_html}</section>',
+            '<section class="panel"><h2>Targets met by level</h2><p class="cap">Percent of finished targets met '
+            "(met / (met + breached)), one bar per target within each level; hover a bar for the counts.</p>"
+            f'{chart}<div class="legend">{legend}</div><div class="below">{att_table}</div></section>',
+            '<div class="grid"><section class="panel"><h2>Breaches over time</h2><p class="cap">Breached targets '
+            f"per {_e(unit)}, by the UTC date they fell due.</p>{time_chart}</section>",
+            '<section class="panel"><h2>Escalations reached</h2><p class="cap">Cases that reached each '
+            f"escalation level.</p>{_escalations_chart(report)}</section></div>",
+            f'<section class="panel"><h2>Breaches</h2><p class="cap">Latest due first. Late: met minus due, or '
+            f"as of the last evaluation for a target not met yet.</p>{more}{br_table}</section>",
+            f"<footer>Generated by casewarden from the state store. Runs: {_e(_runs_text(report.runs))}."
+            "</footer>",
+            "</main></body></html>\n",
+        )
+    )
 
 
 # -- entry point ------------------------------------------------------------------------------------
 
 
-def render_report(report: Report, fmt: ReportFormat = "table", out: TextIO | None = None,
-                  console: Console | None = None) -> None:
+def render_report(
+    report: Report, fmt: ReportFormat = "table", out: TextIO | None = None, console: Console | None = None
+) -> None:
     """Print ``report`` as ``fmt``. Text formats (csv, json, html) are written verbatim to ``out``, else
     to the console's file, else stdout: they are files, so no rich styling or wrapping may touch them.
     The table and markdown formats print on ``console`` (or a console on ``out``)."""

@@ -20,8 +20,14 @@ from policy.errors import LockedError
 log = logging.getLogger("casewarden.scheduler")
 
 
-def run_every(seconds: int, cycle: Callable[[], object], *, stop: threading.Event | None = None,
-              max_cycles: int | None = None, install_signals: bool = True) -> int:
+def run_every(
+    seconds: int,
+    cycle: Callable[[], object],
+    *,
+    stop: threading.Event | None = None,
+    max_cycles: int | None = None,
+    install_signals: bool = True,
+) -> int:
     """Run ``cycle`` now and then every ``seconds`` until stopped; returns the number of failed cycles."""
     stop = stop or threading.Event()
     failures = 0
@@ -33,18 +39,22 @@ def run_every(seconds: int, cycle: Callable[[], object], *, stop: threading.Even
             cycle()
         except LockedError as exc:
             log.warning("cycle skipped: %s", exc)
-        except Exception as exc:  # noqa: BLE001 - one failing cycle must not stop the loop
+        except Exception as exc:
             failures += 1
-            log.error("cycle failed: %s: %s", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+            log.error(
+                "cycle failed: %s: %s", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else ""
+            )
         done += 1
         if max_cycles is not None and done >= max_cycles:
             stop.set()
 
-    previous: dict[int, object] = {}
+    previous: dict[signal.Signals, object] = {}
     if install_signals and threading.current_thread() is threading.main_thread():
+
         def on_signal(signum: int, _frame: FrameType | None) -> None:
-            log.info("received %s: stopping after the cycle in progress", signal.Signals(signum).name)
+            log.info("received signal %d: stopping after the cycle in progress", signum)
             stop.set()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, on_signal)
     scheduler = schedule.Scheduler()

@@ -27,15 +27,25 @@ def _dd(x: float) -> datetime:
 def encode(tc: TrackerCase) -> str:
     c = tc.case
     data: dict[str, Any] = {
-        "id": c.id, "o": c.opened_at.timestamp(),
+        "id": c.id,
+        "o": c.opened_at.timestamp(),
         "lv": [[x.at.timestamp(), x.level] for x in c.level_history],
         "st": [[x.at.timestamp(), x.status] for x in c.status_history],
         "r": [[x.at.timestamp(), x.author == Author.AGENT, x.public] for x in c.replies],
         "m": [[x.at.timestamp(), x.name] for x in c.milestones],
         "l": [[x.kind, x.target] for x in c.links],
-        "ct": c.case_type, "ch": c.channel, "rg": c.region, "rq": c.requester, "ra": c.requester_authorized,
-        "pv": sorted(c.provided), "hu": _t(c.hold_until), "etr": _t(c.etr), "u": _t(c.updated_at),
-        "f": tc.fields, "tg": sorted(tc.tags), "url": tc.url,
+        "ct": c.case_type,
+        "ch": c.channel,
+        "rg": c.region,
+        "rq": c.requester,
+        "ra": c.requester_authorized,
+        "pv": sorted(c.provided),
+        "hu": _t(c.hold_until),
+        "etr": _t(c.etr),
+        "u": _t(c.updated_at),
+        "f": tc.fields,
+        "tg": sorted(tc.tags),
+        "url": tc.url,
     }
     return json.dumps(data, separators=(",", ":"))
 
@@ -43,13 +53,21 @@ def encode(tc: TrackerCase) -> str:
 def decode(text: str) -> TrackerCase:
     d = json.loads(text)
     case = Case(
-        id=d["id"], opened_at=_dd(d["o"]),
+        id=d["id"],
+        opened_at=_dd(d["o"]),
         level_history=tuple(LevelChange(_dd(a), b) for a, b in d["lv"]),
         status_history=tuple(StatusChange(_dd(a), b) for a, b in d["st"]),
         replies=tuple(Reply(_dd(a), Author.AGENT if b else Author.CUSTOMER, p) for a, b, p in d["r"]),
         milestones=tuple(Milestone(_dd(a), b) for a, b in d["m"]),
         links=tuple(Link(a, b) for a, b in d["l"]),
-        case_type=d["ct"], channel=d["ch"], region=d["rg"], requester=d["rq"], requester_authorized=d["ra"],
-        provided=frozenset(d["pv"]), hold_until=_d(d["hu"]), etr=_d(d["etr"]), updated_at=_d(d["u"]),
+        case_type=d["ct"],
+        channel=d["ch"],
+        region=d["rg"],
+        requester=d["rq"],
+        requester_authorized=d["ra"],
+        provided=frozenset(d["pv"]),
+        hold_until=_d(d["hu"]),
+        etr=_d(d["etr"]),
+        updated_at=_d(d["u"]),
     )
     return TrackerCase(case, dict(d["f"]), frozenset(d["tg"]), d["url"])

@@ -137,8 +137,10 @@ class StateStore:
         """Apply the migrations this file has not seen; returns the schema version."""
         try:
             with self.transaction():
-                self.db.execute("CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, "
-                                "applied_at TEXT NOT NULL)")
+                self.db.execute(
+                    "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, "
+                    "applied_at TEXT NOT NULL)"
+                )
                 done = {r[0] for r in self.db.execute("SELECT version FROM migrations")}
                 for version, sql in enumerate(MIGRATIONS, start=1):
                     if version in done:
@@ -184,8 +186,11 @@ class StateStore:
             row = db.execute("SELECT holder, expires_at FROM lease WHERE name = ?", (name,)).fetchone()
             if row and row[0] != self.holder and row[1] > iso(now) and not _dead_local_holder(row[0]):
                 raise LockedError(f"another runner ({row[0]}) holds the lease on '{name}' until {row[1]}")
-            db.execute("INSERT INTO lease VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET holder = "
-                       "excluded.holder, expires_at = excluded.expires_at", (name, self.holder, expires))
+            db.execute(
+                "INSERT INTO lease VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET holder = "
+                "excluded.holder, expires_at = excluded.expires_at",
+                (name, self.holder, expires),
+            )
 
     def release_lease(self, name: str) -> None:
         with self.transaction() as db:
@@ -197,60 +202,104 @@ class StateStore:
         return Cursor(parse_iso(row[0]), frozenset(json.loads(row[1]))) if row else None
 
     def set_cursor(self, db: sqlite3.Connection, tracker: str, cursor: Cursor) -> None:
-        db.execute("INSERT INTO cursors VALUES (?, ?, ?) ON CONFLICT(tracker) DO UPDATE SET at = excluded.at, "
-                   "seen = excluded.seen", (tracker, iso(cursor.at), json.dumps(sorted(cursor.seen))))
+        db.execute(
+            "INSERT INTO cursors VALUES (?, ?, ?) ON CONFLICT(tracker) DO UPDATE SET at = excluded.at, "
+            "seen = excluded.seen",
+            (tracker, iso(cursor.at), json.dumps(sorted(cursor.seen))),
+        )
 
     # -- ledger ---------------------------------------------------------------------------------------
     def ledger_status(self, tracker: str, keys: Sequence[str]) -> dict[str, str]:
         out: dict[str, str] = {}
         for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
+            chunk = keys[i : i + 500]
             q = f"SELECT key, status FROM ledger WHERE tracker = ? AND key IN ({','.join('?' * len(chunk))})"
             out.update(dict(self.db.execute(q, (tracker, *chunk)).fetchall()))
         return out
 
     def pending(self, tracker: str) -> list[LedgerEntry]:
-        rows = self.db.execute("SELECT key, case_id, action, status FROM ledger WHERE tracker = ? AND status "
-                               "= 'pending'", (tracker,)).fetchall()
+        rows = self.db.execute(
+            "SELECT key, case_id, action, status FROM ledger WHERE tracker = ? AND status = 'pending'",
+            (tracker,),
+        ).fetchall()
         return [LedgerEntry(*r) for r in rows]
 
-    def record_intents(self, tracker: str, entries: Iterable[tuple[str, str, str]], run_id: int,
-                       now: datetime) -> None:
+    def record_intents(
+        self, tracker: str, entries: Iterable[tuple[str, str, str]], run_id: int, now: datetime
+    ) -> None:
         """Mark side effects as about to happen (key, case_id, action), committed before the writes. A
         failed one tried again becomes pending again, so a crash during the retry is recovered too."""
         with self.transaction() as db:
-            db.executemany("INSERT INTO ledger (tracker, key, case_id, action, status, created_at, run_id) "
-                           "VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT(tracker, key) DO UPDATE SET "
-                           "status = 'pending', run_id = excluded.run_id WHERE ledger.status = 'failed'",
-                           [(tracker, k, c, a, iso(now), run_id) for k, c, a in entries])
+            db.executemany(
+                "INSERT INTO ledger (tracker, key, case_id, action, status, created_at, run_id) "
+                "VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT(tracker, key) DO UPDATE SET "
+                "status = 'pending', run_id = excluded.run_id WHERE ledger.status = 'failed'",
+                [(tracker, k, c, a, iso(now), run_id) for k, c, a in entries],
+            )
 
-    def settle(self, db: sqlite3.Connection, tracker: str, key: str, status: str, now: datetime,
-               detail: str | None = None) -> None:
-        db.execute("UPDATE ledger SET status = ?, done_at = ?, detail = ? WHERE tracker = ? AND key = ?",
-                   (status, iso(now), detail, tracker, key))
+    def settle(
+        self,
+        db: sqlite3.Connection,
+        tracker: str,
+        key: str,
+        status: str,
+        now: datetime,
+        detail: str | None = None,
+    ) -> None:
+        db.execute(
+            "UPDATE ledger SET status = ?, done_at = ?, detail = ? WHERE tracker = ? AND key = ?",
+            (status, iso(now), detail, tracker, key),
+        )
 
     # -- audit, runs ----------------------------------------------------------------------------------
     def audit(self, db: sqlite3.Connection, run_id: int, now: datetime, rows: Iterable[AuditRow]) -> None:
         db.executemany(
             "INSERT INTO audit (run_id, at, tracker, case_id, kind, field, value, key, reason, ok, error) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(run_id, iso(now), r.tracker, r.case_id, r.kind, r.field, r.value, r.key, r.reason, int(r.ok),
-              r.error) for r in rows])
+            [
+                (
+                    run_id,
+                    iso(now),
+                    r.tracker,
+                    r.case_id,
+                    r.kind,
+                    r.field,
+                    r.value,
+                    r.key,
+                    r.reason,
+                    int(r.ok),
+                    r.error,
+                )
+                for r in rows
+            ],
+        )
 
     def start_run(self, now: datetime, mode: str) -> int:
         with self.transaction() as db:
-            cur = db.execute("INSERT INTO runs (started_at, status, mode) VALUES (?, 'running', ?)",
-                             (iso(now), mode))
+            cur = db.execute(
+                "INSERT INTO runs (started_at, status, mode) VALUES (?, 'running', ?)", (iso(now), mode)
+            )
             return int(cur.lastrowid or 0)
 
-    def finish_run(self, run_id: int, now: datetime, status: str, counts: dict[str, int],
-                   error: str | None = None) -> None:
+    def finish_run(
+        self, run_id: int, now: datetime, status: str, counts: dict[str, int], error: str | None = None
+    ) -> None:
         with self.transaction() as db:
-            db.execute("UPDATE runs SET finished_at = ?, status = ?, read = ?, evaluated = ?, applied = ?, "
-                       "failed = ?, skipped = ?, error = ? WHERE id = ?",
-                       (iso(now), status, counts.get("read", 0), counts.get("evaluated", 0),
-                        counts.get("applied", 0), counts.get("failed", 0), counts.get("skipped", 0), error,
-                        run_id))
+            db.execute(
+                "UPDATE runs SET finished_at = ?, status = ?, read = ?, evaluated = ?, applied = ?, "
+                "failed = ?, skipped = ?, error = ? WHERE id = ?",
+                (
+                    iso(now),
+                    status,
+                    counts.get("read", 0),
+                    counts.get("evaluated", 0),
+                    counts.get("applied", 0),
+                    counts.get("failed", 0),
+                    counts.get("skipped", 0),
+                    error,
+                    run_id,
+                ),
+            )
 
     def runs(self, limit: int = 20) -> list[dict[str, object]]:
         cur = self.db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
@@ -260,25 +309,35 @@ class StateStore:
     # -- snapshots: re-evaluate a case whose timer crosses a boundary without re-reading it ----------
     def due_snapshots(self, tracker: str, until: datetime, exclude: set[str]) -> Iterator[tuple[str, str]]:
         for case_id, data in self.db.execute(
-                "SELECT case_id, data FROM snapshots WHERE tracker = ? AND next_at IS NOT NULL AND next_at <= ?",
-                (tracker, iso(until))):
+            "SELECT case_id, data FROM snapshots WHERE tracker = ? AND next_at IS NOT NULL AND next_at <= ?",
+            (tracker, iso(until)),
+        ):
             if case_id not in exclude:
                 yield case_id, data
 
-    def save_snapshots(self, db: sqlite3.Connection, tracker: str,
-                       rows: Iterable[tuple[str, str | None, str | None, str]]) -> None:
+    def save_snapshots(
+        self, db: sqlite3.Connection, tracker: str, rows: Iterable[tuple[str, str | None, str | None, str]]
+    ) -> None:
         """rows: (case_id, updated_at iso, next_at iso, data json)."""
-        db.executemany("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?) ON CONFLICT(tracker, case_id) DO UPDATE "
-                       "SET updated_at = excluded.updated_at, next_at = excluded.next_at, data = excluded.data",
-                       [(tracker, *r) for r in rows])
+        db.executemany(
+            "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?) ON CONFLICT(tracker, case_id) DO UPDATE "
+            "SET updated_at = excluded.updated_at, next_at = excluded.next_at, data = excluded.data",
+            [(tracker, *r) for r in rows],
+        )
 
     def save_outcomes(self, db: sqlite3.Connection, tracker: str, rows: Iterable[tuple[object, ...]]) -> None:
-        db.executemany("INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(tracker, "
-                       "case_id, target) DO UPDATE SET level = excluded.level, metric = excluded.metric, "
-                       "state = excluded.state, opened_at = excluded.opened_at, due_at = excluded.due_at, "
-                       "met_at = excluded.met_at, late_seconds = excluded.late_seconds, missed = excluded.missed",
-                       [(tracker, *r) for r in rows])
+        db.executemany(
+            "INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(tracker, "
+            "case_id, target) DO UPDATE SET level = excluded.level, metric = excluded.metric, "
+            "state = excluded.state, opened_at = excluded.opened_at, due_at = excluded.due_at, "
+            "met_at = excluded.met_at, late_seconds = excluded.late_seconds, missed = excluded.missed",
+            [(tracker, *r) for r in rows],
+        )
 
-    def save_escalations(self, db: sqlite3.Connection, tracker: str, rows: Iterable[tuple[object, ...]]) -> None:
-        db.executemany("INSERT INTO escalations VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                       [(tracker, *r) for r in rows])
+    def save_escalations(
+        self, db: sqlite3.Connection, tracker: str, rows: Iterable[tuple[object, ...]]
+    ) -> None:
+        db.executemany(
+            "INSERT INTO escalations VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [(tracker, *r) for r in rows],
+        )

@@ -21,19 +21,47 @@ def cycle_json(result: CycleResult) -> dict[str, Any]:
 
 def _tracker_json(t: TrackerResult, dry_run: bool) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "tracker": t.tracker, "read": t.read, "reevaluated": t.reevaluated, "evaluated": t.evaluated,
-        "changes": [{"case_id": c.case_id, "kind": c.kind.value, "field": c.field, "value": c.value,
-                     "key": c.key, "reason": c.reason} for c in t.changes],
-        "notifications": [{"key": n.key, "case_id": n.message.case_id, "channels": list(n.channels),
-                           "reason": n.message.reason} for n in t.notifications],
+        "tracker": t.tracker,
+        "read": t.read,
+        "reevaluated": t.reevaluated,
+        "evaluated": t.evaluated,
+        "changes": [
+            {
+                "case_id": c.case_id,
+                "kind": c.kind.value,
+                "field": c.field,
+                "value": c.value,
+                "key": c.key,
+                "reason": c.reason,
+            }
+            for c in t.changes
+        ],
+        "notifications": [
+            {
+                "key": n.key,
+                "case_id": n.message.case_id,
+                "channels": list(n.channels),
+                "reason": n.message.reason,
+            }
+            for n in t.notifications
+        ],
         "skipped": [{"case_id": s.case_id, "reason": s.reason} for s in t.skipped],
         "problems": t.problems,
     }
     if not dry_run:
-        out.update({"applied": t.applied, "failed": [{"case_id": r.change.case_id, "kind": r.change.kind.value,
-                                                      "error": r.error} for r in t.failed],
-                    "notified": t.notified, "notify_failed": t.notify_failed, "recovered": t.recovered,
-                    "uncertain": t.uncertain})
+        out.update(
+            {
+                "applied": t.applied,
+                "failed": [
+                    {"case_id": r.change.case_id, "kind": r.change.kind.value, "error": r.error}
+                    for r in t.failed
+                ],
+                "notified": t.notified,
+                "notify_failed": t.notify_failed,
+                "recovered": t.recovered,
+                "uncertain": t.uncertain,
+            }
+        )
     return out
 
 
@@ -52,9 +80,12 @@ def kind_counts(t: TrackerResult) -> Counter[str]:
 def print_cycle(result: CycleResult, console: Console, *, examples: int = 8) -> None:
     verb = "would" if result.dry_run else "did"
     for t in result.trackers:
-        console.print(f"[bold]{t.tracker}[/bold]: read {t.read} changed case(s), re-evaluated {t.reevaluated} "
-                      f"from state, evaluated {t.evaluated}; {t.breaches} target(s) breached, {t.flags} intake "
-                      "flag(s)", highlight=False)
+        console.print(
+            f"[bold]{t.tracker}[/bold]: read {t.read} changed case(s), re-evaluated {t.reevaluated} "
+            f"from state, evaluated {t.evaluated}; {t.breaches} target(s) breached, {t.flags} intake "
+            "flag(s)",
+            highlight=False,
+        )
         counts = kind_counts(t)
         if not counts and not t.notifications:
             console.print(f"  nothing to change: casewarden {verb} write nothing")
@@ -68,15 +99,21 @@ def print_cycle(result: CycleResult, console: Console, *, examples: int = 8) -> 
             what = f"{c.kind.value}{target}" + (f" = {c.value!r}" if c.value != c.reason else "")
             console.print(f"    - {c.case_id}: {what}  ({c.reason})", highlight=False, soft_wrap=True)
         if not result.dry_run:
-            console.print(f"  applied {t.applied}, failed {len(t.failed)}, notified {t.notified}"
-                          + (f", recovered {t.recovered} after a crash" if t.recovered else "")
-                          + (f", {len(t.uncertain)} notification(s) of uncertain delivery" if t.uncertain else ""),
-                          highlight=False)
+            console.print(
+                f"  applied {t.applied}, failed {len(t.failed)}, notified {t.notified}"
+                + (f", recovered {t.recovered} after a crash" if t.recovered else "")
+                + (f", {len(t.uncertain)} notification(s) of uncertain delivery" if t.uncertain else ""),
+                highlight=False,
+            )
             for r in t.failed[:examples]:
-                console.print(f"    [red]failed[/red] {r.change.case_id} {r.change.kind.value}: {r.error}",
-                              highlight=False)
+                console.print(
+                    f"    [red]failed[/red] {r.change.case_id} {r.change.kind.value}: {r.error}",
+                    highlight=False,
+                )
         for s in t.skipped[:examples]:
-            console.print(f"  [yellow]skipped[/yellow] {s.case_id}: {s.reason}", highlight=False, soft_wrap=True)
+            console.print(
+                f"  [yellow]skipped[/yellow] {s.case_id}: {s.reason}", highlight=False, soft_wrap=True
+            )
         if len(t.skipped) > examples:
             console.print(f"  ... and {len(t.skipped) - examples} more skipped case(s)")
         for p in t.problems[:examples]:

@@ -15,23 +15,30 @@ from sync.notify import Channel, build_channel
 from sync.state import StateStore
 
 
-def build_connector(deployment: Deployment, spec: TrackerSpec, *,
-                    clock: Callable[[], datetime] | None = None) -> Connector:
+def build_connector(
+    deployment: Deployment, spec: TrackerSpec, *, clock: Callable[[], datetime] | None = None
+) -> Connector:
     if spec.type == "local":
         from connectors.local import LocalTracker
 
         path = spec.settings.get("path")
         if not path:
-            raise ConfigError(f"{deployment.source}: tracker '{spec.name}' (local) needs settings.path, "
-                              "the SQLite file of the embedded tracker")
+            raise ConfigError(
+                f"{deployment.source}: tracker '{spec.name}' (local) needs settings.path, "
+                "the SQLite file of the embedded tracker"
+            )
         return LocalTracker(deployment.path(str(path)), clock=clock)
-    raise ConfigError(f"{deployment.source}: tracker '{spec.name}': the {spec.type} connector is not part of "
-                      "this release yet; use type 'local' (the embedded tracker) meanwhile")
+    raise ConfigError(
+        f"{deployment.source}: tracker '{spec.name}': the {spec.type} connector is not part of "
+        "this release yet; use type 'local' (the embedded tracker) meanwhile"
+    )
 
 
 def build_channels(deployment: Deployment, environ: Mapping[str, str] | None = None) -> dict[str, Channel]:
-    return {name: build_channel(name, spec, environ=environ)
-            for name, spec in deployment.spec.notifications.channels.items()}
+    return {
+        name: build_channel(name, spec, environ=environ)
+        for name, spec in deployment.spec.notifications.channels.items()
+    }
 
 
 def needs(policy: Policy, spec: TrackerSpec) -> BootstrapNeeds:
@@ -53,17 +60,24 @@ def needs(policy: Policy, spec: TrackerSpec) -> BootstrapNeeds:
 class Runtime:
     """Everything one command needs, opened together and closed together."""
 
-    def __init__(self, deployment: Deployment, *, clock: Callable[[], datetime] | None = None,
-                 environ: Mapping[str, str] | None = None, with_channels: bool = True,
-                 progress: Callable[[str, int], None] | None = None):
+    def __init__(
+        self,
+        deployment: Deployment,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        environ: Mapping[str, str] | None = None,
+        with_channels: bool = True,
+        progress: Callable[[str, int], None] | None = None,
+    ):
         self.deployment = deployment
         self.clock = clock or (lambda: datetime.now(UTC))
         self.policy = load_policy(deployment.policy_source)
         self.connectors = {t.name: build_connector(deployment, t) for t in deployment.spec.trackers}
         self.channels = build_channels(deployment, environ) if with_channels else {}
         self.state = StateStore(deployment.state_path)
-        self.engine = Engine(deployment, self.policy, self.state, self.connectors, self.channels, self.clock,
-                             progress=progress)
+        self.engine = Engine(
+            deployment, self.policy, self.state, self.connectors, self.channels, self.clock, progress=progress
+        )
 
     def close(self) -> None:
         for c in self.connectors.values():

@@ -82,13 +82,31 @@ def den(*args: int) -> datetime:
     return datetime(*args, tzinfo=DEN)  # type: ignore[misc]
 
 
-def case(opened: datetime, level: str | None = "P3", *, statuses: list[tuple[datetime, str]] | None = None,
-         levels: list[tuple[datetime, str]] | None = None, agent: list[datetime] = (),  # type: ignore[assignment]
-         customer: list[datetime] = (), milestones: list[tuple[datetime, str]] = (),  # type: ignore[assignment]
-         **extra: object) -> Case:
+def case(
+    opened: datetime,
+    level: str | None = "P3",
+    *,
+    statuses: list[tuple[datetime, str]] | None = None,
+    levels: list[tuple[datetime, str]] | None = None,
+    agent: list[datetime] = (),  # type: ignore[assignment]
+    customer: list[datetime] = (),
+    milestones: list[tuple[datetime, str]] = (),  # type: ignore[assignment]
+    **extra: object,
+) -> Case:
     level_history = tuple(LevelChange(t, lv) for t, lv in (levels or ([(opened, level)] if level else [])))
     status_history = tuple(StatusChange(t, s) for t, s in (statuses or [(opened, "New")]))
-    replies = tuple(sorted([*(Reply(t, Author.AGENT) for t in agent), *(Reply(t, Author.CUSTOMER) for t in customer)],
-                           key=lambda r: r.at))
-    return Case(id="C-1", opened_at=opened, level_history=level_history, status_history=status_history,
-                replies=replies, milestones=tuple(Milestone(t, n) for t, n in milestones), **extra)  # type: ignore[arg-type]
+    replies = tuple(
+        sorted(
+            [*(Reply(t, Author.AGENT) for t in agent), *(Reply(t, Author.CUSTOMER) for t in customer)],
+            key=lambda r: r.at,
+        )
+    )
+    return Case(
+        id="C-1",
+        opened_at=opened,
+        level_history=level_history,
+        status_history=status_history,
+        replies=replies,
+        milestones=tuple(Milestone(t, n) for t, n in milestones),
+        **extra,
+    )  # type: ignore[arg-type]

@@ -54,25 +54,44 @@ def write_deployment(directory: Path, policy_text: str = POLICY, deployment_text
     return path
 
 
-def generated_tracker(path: Path, *, count: int = 120, seed: int = 3, clock: Callable[[], datetime] = lambda: APPLY_AT,
-                      fail: Callable[[Change], Exception | None] | None = None) -> LocalTracker:
+def generated_tracker(
+    path: Path,
+    *,
+    count: int = 120,
+    seed: int = 3,
+    clock: Callable[[], datetime] = lambda: APPLY_AT,
+    fail: Callable[[Change], Exception | None] | None = None,
+) -> LocalTracker:
     tracker = LocalTracker(path, clock=clock, fail=fail)
     if tracker.count() == 0:
         pol = load_policy_text(POLICY)
-        generate(tracker, count=count, levels=[lv.id for lv in pol.levels_by_rank],
-                 statuses={s.name: s.category.value for s in pol.statuses.values()},
-                 start=NOW - timedelta(days=14), end=NOW - timedelta(minutes=1), seed=seed,
-                 milestones=["restoration", "temporary_fix"])
+        generate(
+            tracker,
+            count=count,
+            levels=[lv.id for lv in pol.levels_by_rank],
+            statuses={s.name: s.category.value for s in pol.statuses.values()},
+            start=NOW - timedelta(days=14),
+            end=NOW - timedelta(minutes=1),
+            seed=seed,
+            milestones=["restoration", "temporary_fix"],
+        )
     return tracker
 
 
-def make_engine(directory: Path, tracker: Connector, *, now: datetime = NOW,
-                channels: Mapping[str, Channel] | None = None) -> tuple[Engine, StateStore]:
+def make_engine(
+    directory: Path, tracker: Connector, *, now: datetime = NOW, channels: Mapping[str, Channel] | None = None
+) -> tuple[Engine, StateStore]:
     deployment = load_deployment(directory / "casewarden.yaml")
     policy = load_policy_text((directory / "policy.yaml").read_text())
     state = StateStore(deployment.state_path)
-    engine = Engine(deployment, policy, state, {"local": tracker},
-                    channels if channels is not None else {"hook": RecordingChannel()}, lambda: now)
+    engine = Engine(
+        deployment,
+        policy,
+        state,
+        {"local": tracker},
+        channels if channels is not None else {"hook": RecordingChannel()},
+        lambda: now,
+    )
     return engine, state
 
 
@@ -80,8 +99,13 @@ def dump_tracker(path: Path) -> dict[str, Any]:
     """Everything a person would see on the tracker, for comparing two runs."""
     db = sqlite3.connect(path)
     try:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                                           "AND name NOT LIKE 'sqlite_%' AND name != 'meta'")]
+        tables = [
+            r[0]
+            for r in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'sqlite_%' AND name != 'meta'"
+            )
+        ]
         out: dict[str, Any] = {}
         for t in sorted(tables):
             cols = [r[1] for r in db.execute(f"PRAGMA table_info({t})") if r[1] not in ("id", "rowid")]

@@ -402,9 +402,16 @@ def test_multi_year_spans(office: BusinessCalendar) -> None:
 def test_never_open_calendar_fails_loudly() -> None:
     with pytest.raises(ValueError, match="never open"):
         BusinessCalendar("none", DENVER, {})
-    everything = BusinessCalendar("hol", DENVER, WEEKDAYS_8_17, lambda y: [
-        date(y, 1, 1) + timedelta(days=k) for k in range(366) if (date(y, 1, 1) + timedelta(days=k)).year == y
-    ])
+    everything = BusinessCalendar(
+        "hol",
+        DENVER,
+        WEEKDAYS_8_17,
+        lambda y: [
+            date(y, 1, 1) + timedelta(days=k)
+            for k in range(366)
+            if (date(y, 1, 1) + timedelta(days=k)).year == y
+        ],
+    )
     with pytest.raises(ValueError, match="no open time"):
         everything.next_open(den(2026, 1, 1))
 
@@ -544,8 +551,14 @@ class Reference:
 ZONES = ["America/Denver", "Europe/London", "Asia/Singapore", "Australia/Lord_Howe"]
 # DST changes in 2026 (local dates) of the zones above, and a year boundary: starts are drawn near them
 ANCHORS = [
-    datetime(2026, 3, 8), datetime(2026, 11, 1), datetime(2026, 3, 29), datetime(2026, 10, 25),
-    datetime(2026, 4, 5), datetime(2026, 10, 4), datetime(2026, 12, 31), datetime(2026, 7, 15),
+    datetime(2026, 3, 8),
+    datetime(2026, 11, 1),
+    datetime(2026, 3, 29),
+    datetime(2026, 10, 25),
+    datetime(2026, 4, 5),
+    datetime(2026, 10, 4),
+    datetime(2026, 12, 31),
+    datetime(2026, 7, 15),
 ]
 DAY = 86400
 
@@ -559,8 +572,10 @@ def specs(draw: st.DrawFn) -> Spec:
         points = sorted(draw(st.lists(st.integers(0, 48), max_size=4, unique=True)))
         pairs = list(zip(points[::2], points[1::2], strict=False))
         if pairs:
-            weekly[wd] = [(time(s // 2, 30 * (s % 2)), time(0) if e == 48 else time(e // 2, 30 * (e % 2)))
-                          for s, e in pairs]
+            weekly[wd] = [
+                (time(s // 2, 30 * (s % 2)), time(0) if e == 48 else time(e // 2, 30 * (e % 2)))
+                for s, e in pairs
+            ]
     if not weekly:
         weekly[0] = [(time(9), time(17))]
     holidays = frozenset(draw(st.lists(st.dates(date(2026, 2, 25), date(2027, 1, 15)), max_size=25)))
@@ -569,8 +584,14 @@ def specs(draw: st.DrawFn) -> Spec:
         start = time(draw(st.integers(0, 23)), draw(st.sampled_from([0, 30])))
         end = time(draw(st.integers(0, 23)), draw(st.sampled_from([0, 30])))
         if draw(st.booleans()):
-            closures.append(Closure(start, end, nth=draw(st.sampled_from([1, 2, 3, 4, 5, -1])),
-                                    weekday=draw(st.integers(0, 6))))
+            closures.append(
+                Closure(
+                    start,
+                    end,
+                    nth=draw(st.sampled_from([1, 2, 3, 4, 5, -1])),
+                    weekday=draw(st.integers(0, 6)),
+                )
+            )
         else:
             closures.append(Closure(start, end, on=draw(st.dates(date(2026, 2, 25), date(2027, 1, 15)))))
     return Spec(zone, weekly, holidays, closures)

@@ -53,6 +53,18 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
 
 def test_design_command_names_exist() -> None:
     names = {" ".join(p) for p in _commands(main)}
-    for expected in ("demo", "init", "policy validate", "policy explain", "policy schema", "policy presets",
-                     "due", "bootstrap", "doctor", "plan", "run", "report"):
+    for expected in (
+        "demo",
+        "init",
+        "policy validate",
+        "policy explain",
+        "policy schema",
+        "policy presets",
+        "due",
+        "bootstrap",
+        "doctor",
+        "plan",
+        "run",
+        "report",
+    ):
         assert expected in names

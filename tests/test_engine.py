@@ -11,7 +11,14 @@ import pytest
 from connectors.base import ChangeKind
 from policy.errors import LockedError
 from sync.state import StateStore
-from tests.sync_fixtures import NOW, RecordingChannel, dump_tracker, generated_tracker, make_engine, write_deployment
+from tests.sync_fixtures import (
+    NOW,
+    RecordingChannel,
+    dump_tracker,
+    generated_tracker,
+    make_engine,
+    write_deployment,
+)
 
 
 @pytest.fixture
@@ -66,7 +73,7 @@ def test_fields_carry_level_due_breach_and_escalation(env) -> None:  # type: ign
 def test_escalation_notifications_go_out_once(env) -> None:  # type: ignore[no-untyped-def]
     directory, tracker = env
     channel = RecordingChannel()
-    engine, state = make_engine(directory, tracker, channels={"hook": channel})
+    engine, _state = make_engine(directory, tracker, channels={"hook": channel})
     engine.run_once()
     assert channel.sent, "generated cases reach escalation level 2, which notifies the boss"
     keys = [n.key for n in channel.sent]
@@ -82,7 +89,7 @@ def test_timer_crossing_is_reevaluated_without_rereading(env) -> None:  # type: 
     directory, tracker = env
     opened = NOW - timedelta(minutes=5)
     case_id = tracker.create_case("Fresh P1", opened_at=opened, level="P1", status="New")
-    engine, state = make_engine(directory, tracker)
+    engine, _state = make_engine(directory, tracker)
     engine.run_once()
     # casewarden's own writes moved updated_at: the next cycle reads them once and writes nothing
     absorb, _ = make_engine(directory, tracker, now=NOW + timedelta(seconds=10))
@@ -94,6 +101,7 @@ def test_timer_crossing_is_reevaluated_without_rereading(env) -> None:  # type: 
         for page in original(since, until):
             reads.append(len(page))
             yield page
+
     tracker.read_changed = counting  # type: ignore[method-assign]
     later = NOW + timedelta(minutes=40)  # first response (30 min from opening) has now breached
     engine2, _ = make_engine(directory, tracker, now=later)
@@ -170,7 +178,7 @@ def test_ties_spanning_pages_are_all_remembered(tmp_path: Path) -> None:
     write_deployment(tmp_path)
     tracker = generated_tracker(tmp_path / "tracker.sqlite", count=30)
     tracker.page_size = 7
-    engine, state = make_engine(tmp_path, tracker)
+    engine, _state = make_engine(tmp_path, tracker)
     engine.run_once()  # casewarden's writes put most cases at one instant (APPLY_AT)
     absorb, _ = make_engine(tmp_path, tracker, now=NOW + timedelta(seconds=10))
     absorb.run_once()

@@ -16,7 +16,14 @@ import pytest
 
 from connectors.base import Change, ChangeKind
 from policy.errors import SkippableConnectorError
-from tests.sync_fixtures import NOW, RecordingChannel, dump_tracker, generated_tracker, make_engine, write_deployment
+from tests.sync_fixtures import (
+    NOW,
+    RecordingChannel,
+    dump_tracker,
+    generated_tracker,
+    make_engine,
+    write_deployment,
+)
 
 MARKER = re.compile(r"\[casewarden:([^\]]+)\]")
 
@@ -43,7 +50,9 @@ def reference(tmp_path: Path) -> tuple[dict[str, object], list[str]]:
 def note_markers(path: Path) -> Counter[str]:
     db = sqlite3.connect(path)
     try:
-        return Counter(m for (body,) in db.execute("SELECT body FROM comments") for m in MARKER.findall(body or ""))
+        return Counter(
+            m for (body,) in db.execute("SELECT body FROM comments") for m in MARKER.findall(body or "")
+        )
     finally:
         db.close()
 
@@ -131,8 +140,12 @@ def test_process_killed_between_apply_and_record(tmp_path: Path) -> None:
     directory, tracker = faulty_env(tmp_path, None)
     tracker.close()
     root = str(Path(__file__).resolve().parents[1])
-    proc = subprocess.run([sys.executable, "-c", CRASH_SCRIPT.format(root=root, directory=str(directory))],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", CRASH_SCRIPT.format(root=root, directory=str(directory))],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 137, proc.stderr
     tracker = generated_tracker(directory / "tracker.sqlite")
     channel = RecordingChannel()
@@ -143,7 +156,9 @@ def test_process_killed_between_apply_and_record(tmp_path: Path) -> None:
     assert result.uncertain, "notifications sent by the killed run are not resent"
     assert not channel.sent
     state.close()
-    absorb, state = make_engine(directory, tracker, now=NOW + timedelta(seconds=10), channels={"hook": channel})
+    absorb, state = make_engine(
+        directory, tracker, now=NOW + timedelta(seconds=10), channels={"hook": channel}
+    )
     absorb.run_once()
     tracker.close()
     assert dump_tracker(directory / "tracker.sqlite") == expected
@@ -156,8 +171,9 @@ def test_side_effect_found_on_tracker_is_not_repeated(tmp_path: Path, kind: Chan
     directory, tracker = faulty_env(tmp_path, None)
     engine, state = make_engine(directory, tracker)
     engine.run_once()
-    done = state.db.execute("SELECT key FROM ledger WHERE action = ? AND status = 'done' LIMIT 1",
-                            (kind.value,)).fetchone()
+    done = state.db.execute(
+        "SELECT key FROM ledger WHERE action = ? AND status = 'done' LIMIT 1", (kind.value,)
+    ).fetchone()
     if done is None:
         pytest.skip(f"the generated cases needed no {kind.value}")
     state.db.execute("UPDATE ledger SET status = 'pending' WHERE key = ?", (done[0],))

@@ -114,14 +114,19 @@ def by_path(problems: list[PolicyProblem]) -> dict[str, PolicyProblem]:
 
 def test_shape_mistakes_are_all_reported_with_location_and_what_is_allowed() -> None:
     found = by_path(problems_of(SHAPE, "shape.yaml"))
-    assert set(found) == {"calendars.business.zone", "calendars.business.hours", "levels[0].descripton",
-                          "levels[0].targets[0].within", "lifecyle"}
+    assert set(found) == {
+        "calendars.business.zone",
+        "calendars.business.hours",
+        "levels[0].descripton",
+        "levels[0].targets[0].within",
+        "lifecyle",
+    }
     assert all(p.file == "shape.yaml" for p in found.values())
 
     zone = found["calendars.business.zone"]
     assert (zone.line, zone.column) == (6, 5)
     assert "'America/Denverr' is not an IANA time zone" in zone.message
-    assert "America/Denver" in zone.message.split("not an IANA time zone", 1)[1]   # an example of one
+    assert "America/Denver" in zone.message.split("not an IANA time zone", 1)[1]  # an example of one
 
     hours = found["calendars.business.hours"]
     assert (hours.line, hours.column) == (7, 5)
@@ -165,16 +170,26 @@ def test_reference_mistakes_are_all_reported_with_location_and_suggestion() -> N
 
 def test_shape_and_reference_mistakes_are_reported_together() -> None:
     found = by_path(problems_of(EVERYTHING, "all.yaml"))
-    assert set(found) == {"calendars.business.zone", "calendars.business.hours",
-                          "calendars.business.holidays.country", "levels[0].calendar",
-                          "levels[0].descripton", "levels[0].targets[0].within", "levels[1].id"}
+    assert set(found) == {
+        "calendars.business.zone",
+        "calendars.business.hours",
+        "calendars.business.holidays.country",
+        "levels[0].calendar",
+        "levels[0].descripton",
+        "levels[0].targets[0].within",
+        "levels[1].id",
+    }
 
 
 def test_shape_mistakes_are_each_located() -> None:
     """Every schema problem of a file with both kinds is there, with its line and column."""
     found = by_path(problems_of(EVERYTHING, "all.yaml"))
-    assert {"calendars.business.zone", "calendars.business.hours", "levels[0].descripton",
-            "levels[0].targets[0].within"} <= set(found)
+    assert {
+        "calendars.business.zone",
+        "calendars.business.hours",
+        "levels[0].descripton",
+        "levels[0].targets[0].within",
+    } <= set(found)
     within = found["levels[0].targets[0].within"]
     assert (within.line, within.column) == (17, 34)
 
@@ -207,13 +222,16 @@ def test_cli_validate_exits_1_and_prints_every_problem(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["policy", "validate", str(shape), str(refs), "tiered-partner"])
     assert result.exit_code == 1
     err = result.stderr
-    for where in (f"{shape}:6:5: calendars.business.zone:", f"{shape}:7:5: calendars.business.hours:",
-                  f"{shape}:12:5: levels[0].descripton: unknown key 'descripton'; "
-                  "did you mean 'description'?",
-                  f"{shape}:14:34: levels[0].targets[0].within:", f"{shape}:18:1: lifecyle:",
-                  f"{refs}:9:16: calendars.business.holidays.country: unknown holiday country 'ZZ'",
-                  f"{refs}:14:5: levels[0].calendar: unknown calendar 'busines'; did you mean 'business'?",
-                  f"{refs}:15:5: levels[1].id: level id 'S1' is defined twice"):
+    for where in (
+        f"{shape}:6:5: calendars.business.zone:",
+        f"{shape}:7:5: calendars.business.hours:",
+        f"{shape}:12:5: levels[0].descripton: unknown key 'descripton'; did you mean 'description'?",
+        f"{shape}:14:34: levels[0].targets[0].within:",
+        f"{shape}:18:1: lifecyle:",
+        f"{refs}:9:16: calendars.business.holidays.country: unknown holiday country 'ZZ'",
+        f"{refs}:14:5: levels[0].calendar: unknown calendar 'busines'; did you mean 'business'?",
+        f"{refs}:15:5: levels[1].id: level id 'S1' is defined twice",
+    ):
         assert where in err, where
     assert err.count("error ") == 8
     assert "2 of 3 file(s) have problems." in err
@@ -248,8 +266,9 @@ def test_a_preset_name_works_where_a_file_does(tmp_path: Path) -> None:
     runner = CliRunner()
     for ref in ("priority-lifecycle", str(copy)):
         assert runner.invoke(main, ["policy", "validate", ref]).exit_code == 0
-        due = runner.invoke(main, ["due", ref, "--level", "P3", "--opened", "2026-11-25T16:30:00-07:00",
-                                   "--json"])
+        due = runner.invoke(
+            main, ["due", ref, "--level", "P3", "--opened", "2026-11-25T16:30:00-07:00", "--json"]
+        )
         assert due.exit_code == 0, due.output
         assert '"due": "2026-11-27T08:30:00-07:00"' in due.stdout
 
@@ -283,7 +302,8 @@ def test_cli_unknown_name() -> None:
 
 
 def test_cli_due_unknown_level_names_the_levels() -> None:
-    result = CliRunner().invoke(main, ["due", "tiered-partner", "--level", "Tier 4", "--opened",
-                                       "2026-05-01T10:00:00Z"])
+    result = CliRunner().invoke(
+        main, ["due", "tiered-partner", "--level", "Tier 4", "--opened", "2026-05-01T10:00:00Z"]
+    )
     assert result.exit_code == 2
     assert "unknown level 'Tier 4'; levels: T1, T2, T3" in result.stderr

@@ -39,12 +39,30 @@ def at(day: int, hour: int = 9, minute: int = 0, month: int = 3) -> datetime:
     return datetime(2024, month, day, hour, minute, tzinfo=UTC)
 
 
-def outcome(case_id: str, target: str, level: str, state: str, opened: datetime, due: datetime | None = None,
-            met: datetime | None = None, late: float | None = None) -> tuple[object, ...]:
+def outcome(
+    case_id: str,
+    target: str,
+    level: str,
+    state: str,
+    opened: datetime,
+    due: datetime | None = None,
+    met: datetime | None = None,
+    late: float | None = None,
+) -> tuple[object, ...]:
     """A row as ``StateStore.save_outcomes`` takes it (the tracker is its own argument)."""
     metric = "reply" if target == "first_response" else "resolve"
-    return (case_id, target, level, metric, state, iso(opened), iso(due) if due else None,
-            iso(met) if met else None, late, 0)
+    return (
+        case_id,
+        target,
+        level,
+        metric,
+        state,
+        iso(opened),
+        iso(due) if due else None,
+        iso(met) if met else None,
+        late,
+        0,
+    )
 
 
 def _fill(store: StateStore) -> None:
@@ -70,8 +88,16 @@ def _fill(store: StateStore) -> None:
         outcome("c3", "resolution", "P2", "warning", at(10), at(14)),
         outcome("c4", "first_response", "P2", "paused", at(20), at(20, 13)),
         outcome("c4", "resolution", "P2", "breached", at(20), at(21, 8), at(22, 9), 90000.0),
-        outcome("c5", "first_response", "P1", "breached", at(15, month=2), at(15, 10, month=2),
-                at(15, 11, month=2), 3600.0),
+        outcome(
+            "c5",
+            "first_response",
+            "P1",
+            "breached",
+            at(15, month=2),
+            at(15, 10, month=2),
+            at(15, 11, month=2),
+            3600.0,
+        ),
         outcome("c5", "resolution", "P1", "met", at(15, month=2), at(16, month=2), at(15, 17, month=2)),
     ]
     jira = [
@@ -81,11 +107,19 @@ def _fill(store: StateStore) -> None:
     with store.transaction() as db:
         store.save_outcomes(db, "zendesk", zd)
         store.save_outcomes(db, "jira", jira)
-        store.save_escalations(db, "zendesk", [
-            ("c1", 0, 1, iso(at(1, 10)), 0), ("c1", 0, 2, iso(at(1, 12)), 0), ("c1", 1, 1, iso(at(3)), 1),
-            ("c2", 0, 1, iso(at(5, 10)), 0),
-            ("c5", 0, 1, iso(at(15, 10, month=2)), 0), ("c5", 0, 2, iso(at(15, 11, month=2)), 0),
-            ("c5", 0, 3, iso(at(15, 12, month=2)), 0)])
+        store.save_escalations(
+            db,
+            "zendesk",
+            [
+                ("c1", 0, 1, iso(at(1, 10)), 0),
+                ("c1", 0, 2, iso(at(1, 12)), 0),
+                ("c1", 1, 1, iso(at(3)), 1),
+                ("c2", 0, 1, iso(at(5, 10)), 0),
+                ("c5", 0, 1, iso(at(15, 10, month=2)), 0),
+                ("c5", 0, 2, iso(at(15, 11, month=2)), 0),
+                ("c5", 0, 3, iso(at(15, 12, month=2)), 0),
+            ],
+        )
         store.save_escalations(db, "jira", [("J-1", 0, 1, iso(at(12, 10)), 0)])
     old = store.start_run(at(10, month=2), "once")
     store.finish_run(old, at(10, 0, 1, month=2), "ok", {"read": 3})
@@ -117,7 +151,11 @@ def cell(report: Report, level: str, target: str) -> Attainment:
 
 def test_attainment_by_level_and_target(march: Report) -> None:
     assert [(a.level, a.target) for a in march.attainment] == [
-        ("P1", "first_response"), ("P1", "resolution"), ("P2", "first_response"), ("P2", "resolution")]
+        ("P1", "first_response"),
+        ("P1", "resolution"),
+        ("P2", "first_response"),
+        ("P2", "resolution"),
+    ]
     fr = cell(march, "P1", "first_response")  # c1 met, c2 breached, J-1 met
     assert (fr.met, fr.breached, fr.in_progress, fr.total) == (2, 1, 0, 3)
     assert fr.pct_met == pytest.approx(200 / 3)
@@ -181,10 +219,18 @@ def test_invalid_periods_are_refused(store: StateStore) -> None:
 
 def test_breaches_latest_first_with_lateness(march: Report) -> None:
     assert [(b.case_id, b.target) for b in march.breaches] == [
-        ("c4", "resolution"), ("c2", "first_response"), ("c1", "resolution")]
+        ("c4", "resolution"),
+        ("c2", "first_response"),
+        ("c1", "resolution"),
+    ]
     c4, c2, c1 = march.breaches
     assert (c4.tracker, c4.level, c4.due_at, c4.met_at, c4.late_seconds) == (
-        "zendesk", "P2", at(21, 8), at(22, 9), 90000.0)
+        "zendesk",
+        "P2",
+        at(21, 8),
+        at(22, 9),
+        90000.0,
+    )
     assert c2.met_at is None and c2.late_seconds == 7200.0
     assert c1.due_at == at(2) and c1.met_at == at(2, 12, 20) and c1.late_seconds == 12000.0
     assert all(b.due_at.tzinfo is not None for b in march.breaches)
@@ -194,8 +240,9 @@ def test_breaches_latest_first_with_lateness(march: Report) -> None:
 def test_missing_late_seconds_is_derived_from_met_at(tmp_path: Path) -> None:
     s = StateStore(tmp_path / "s.db")
     with s.transaction() as db:
-        s.save_outcomes(db, "zendesk", [outcome("x", "resolution", "P1", "breached", at(1), at(2),
-                                                at(2, 10))])
+        s.save_outcomes(
+            db, "zendesk", [outcome("x", "resolution", "P1", "breached", at(1), at(2), at(2, 10))]
+        )
     assert build_report(s, until=END_OF_MARCH).breaches[0].late_seconds == 3600.0
 
 
@@ -208,8 +255,9 @@ def test_breaches_by_day_uses_the_utc_date_of_due_at(store: StateStore, march: R
     assert march.breaches_by_day == [(date(2024, 3, 2), 1), (date(2024, 3, 5), 1), (date(2024, 3, 21), 1)]
     with store.transaction() as db:  # 23:30 at -05:00 is the next UTC day
         due = datetime(2024, 3, 4, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
-        store.save_outcomes(db, "zendesk", [outcome("c6", "resolution", "P1", "breached", at(4), due, None,
-                                                    60.0)])
+        store.save_outcomes(
+            db, "zendesk", [outcome("c6", "resolution", "P1", "breached", at(4), due, None, 60.0)]
+        )
     r = build_report(store, since=MARCH, until=END_OF_MARCH)
     assert r.breaches_by_day[1] == (date(2024, 3, 5), 2)
 
@@ -226,7 +274,13 @@ def test_empty_store_gives_an_empty_report(tmp_path: Path) -> None:
     s = StateStore(tmp_path / "empty.db")
     r = build_report(s, since=MARCH, until=END_OF_MARCH)
     assert (r.attainment, r.breaches, r.escalations, r.breaches_by_day, r.trackers, r.cases) == (
-        [], [], {}, [], [], 0)
+        [],
+        [],
+        {},
+        [],
+        [],
+        0,
+    )
     assert r.runs.count == 0 and r.runs.last_status is None and r.pct_met is None
     for fmt in ("table", "markdown", "csv", "json", "html"):
         buf = io.StringIO()
@@ -247,9 +301,22 @@ def test_report_reads_inside_a_caller_transaction(store: StateStore) -> None:
 # -- formatting ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("seconds", "text"), [
-    (0, "0 s"), (45, "45 s"), (61, "1 min 1 s"), (600, "10 min"), (3600, "1 h"), (12000, "3 h 20 min"),
-    (12015, "3 h 20 min"), (90000, "1 d 1 h"), (2 * 86400 + 5, "2 d"), (-90, "-1 min 30 s"), (0.4, "0 s")])
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0 s"),
+        (45, "45 s"),
+        (61, "1 min 1 s"),
+        (600, "10 min"),
+        (3600, "1 h"),
+        (12000, "3 h 20 min"),
+        (12015, "3 h 20 min"),
+        (90000, "1 d 1 h"),
+        (2 * 86400 + 5, "2 d"),
+        (-90, "-1 min 30 s"),
+        (0.4, "0 s"),
+    ],
+)
 def test_human_duration(seconds: float, text: str) -> None:
     assert human_duration(seconds) == text
 
@@ -264,8 +331,17 @@ def test_table_format(march: Report) -> None:
     buf = io.StringIO()
     render_report(march, "table", None, Console(file=buf, width=160))
     text = buf.getvalue()
-    for needle in ("Attainment by level and target", "66.7%", "57.1%", "Escalations reached",
-                   "The 3 worst breaches of 3", "1 d 1 h", "3 h 20 min", "not yet", "2 runs"):
+    for needle in (
+        "Attainment by level and target",
+        "66.7%",
+        "57.1%",
+        "Escalations reached",
+        "The 3 worst breaches of 3",
+        "1 d 1 h",
+        "3 h 20 min",
+        "not yet",
+        "2 runs",
+    ):
         assert needle in text
     worst = text.index("The 3 worst")  # worst first: c4 (1 d 1 h), c1 (3 h 20 min), c2 (2 h)
     assert text.index("1 d 1 h", worst) < text.index("3 h 20 min", worst) < text.index(" 2 h ", worst)
@@ -275,8 +351,9 @@ def test_table_and_markdown_neutralize_terminal_and_markup_tricks(tmp_path: Path
     s = StateStore(tmp_path / "s.db")
     nasty = "[bold red]x[/]\x1b[2J" + EVIL
     with s.transaction() as db:
-        s.save_outcomes(db, "zendesk", [outcome(nasty, "resolution", "P1", "breached", at(1), at(2), None,
-                                                5.0)])
+        s.save_outcomes(
+            db, "zendesk", [outcome(nasty, "resolution", "P1", "breached", at(1), at(2), None, 5.0)]
+        )
     r = build_report(s, until=END_OF_MARCH)
     buf = io.StringIO()
     render_report(r, "table", None, Console(file=buf, width=200))
@@ -295,13 +372,19 @@ def test_csv_round_trips_the_numbers(march: Report) -> None:
     for r, a in zip(att, march.attainment, strict=True):
         assert (r["level"], r["target"]) == (a.level, a.target)
         assert (int(r["met"]), int(r["breached"]), int(r["in_progress"]), int(r["total"])) == (
-            a.met, a.breached, a.in_progress, a.total)
+            a.met,
+            a.breached,
+            a.in_progress,
+            a.total,
+        )
         assert float(r["pct_met"]) == pytest.approx(a.pct_met, abs=0.005)
         assert r["case_id"] == "" and r["due_at"] == ""
-    assert {int(r["escalation_level"]): int(r["cases"]) for r in rows if r["section"] == "escalation"} == \
-        march.escalations
-    assert [(date.fromisoformat(r["day"]), int(r["breaches"])) for r in rows
-            if r["section"] == "breaches_by_day"] == march.breaches_by_day
+    assert {
+        int(r["escalation_level"]): int(r["cases"]) for r in rows if r["section"] == "escalation"
+    } == march.escalations
+    assert [
+        (date.fromisoformat(r["day"]), int(r["breaches"])) for r in rows if r["section"] == "breaches_by_day"
+    ] == march.breaches_by_day
     breaches = [r for r in rows if r["section"] == "breach"]
     got = [(r["case_id"], datetime.fromisoformat(r["due_at"]), float(r["late_seconds"])) for r in breaches]
     assert got == [(b.case_id, b.due_at, b.late_seconds) for b in march.breaches]
@@ -311,8 +394,11 @@ def test_csv_round_trips_the_numbers(march: Report) -> None:
 def test_csv_defuses_spreadsheet_formulas(tmp_path: Path) -> None:
     s = StateStore(tmp_path / "s.db")
     with s.transaction() as db:
-        s.save_outcomes(db, "zendesk", [outcome('=HYPERLINK("http://x")', "resolution", "P1", "breached",
-                                                at(1), at(2), None, 5.0)])
+        s.save_outcomes(
+            db,
+            "zendesk",
+            [outcome('=HYPERLINK("http://x")', "resolution", "P1", "breached", at(1), at(2), None, 5.0)],
+        )
     rows = list(csv.DictReader(io.StringIO(_render(build_report(s, until=END_OF_MARCH), "csv"))))
     assert next(r for r in rows if r["section"] == "breach")["case_id"] == '\'=HYPERLINK("http://x")'
 
@@ -321,16 +407,34 @@ def test_json_has_everything_with_offsets(march: Report) -> None:
     data = json.loads(_render(march, "json"))
     assert data["since"] == "2024-03-01T00:00:00+00:00" and data["until"].endswith("+00:00")
     assert (data["cases"], data["trackers"]) == (5, ["jira", "zendesk"])
-    assert data["totals"] == {"targets": 10, "met": 4, "breached": 3, "in_progress": 3,
-                              "pct_met": pytest.approx(400 / 7)}
-    assert data["attainment"][0] == {"level": "P1", "target": "first_response", "met": 2, "breached": 1,
-                                     "in_progress": 0, "total": 3, "pct_met": pytest.approx(200 / 3)}
+    assert data["totals"] == {
+        "targets": 10,
+        "met": 4,
+        "breached": 3,
+        "in_progress": 3,
+        "pct_met": pytest.approx(400 / 7),
+    }
+    assert data["attainment"][0] == {
+        "level": "P1",
+        "target": "first_response",
+        "met": 2,
+        "breached": 1,
+        "in_progress": 0,
+        "total": 3,
+        "pct_met": pytest.approx(200 / 3),
+    }
     assert data["escalations"] == [{"level": 1, "cases": 3}, {"level": 2, "cases": 1}]
     assert data["breaches_by_day"][0] == {"day": "2024-03-02", "breaches": 1}
     first = data["breaches"][0]
-    assert first == {"tracker": "zendesk", "case_id": "c4", "level": "P2", "target": "resolution",
-                     "due_at": "2024-03-21T08:00:00+00:00", "met_at": "2024-03-22T09:00:00+00:00",
-                     "late_seconds": 90000.0}
+    assert first == {
+        "tracker": "zendesk",
+        "case_id": "c4",
+        "level": "P2",
+        "target": "resolution",
+        "due_at": "2024-03-21T08:00:00+00:00",
+        "met_at": "2024-03-22T09:00:00+00:00",
+        "late_seconds": 90000.0,
+    }
     assert data["breaches"][1]["met_at"] is None
     assert data["runs"]["count"] == 2 and data["runs"]["last_started_at"] == "2024-03-16T09:00:00+00:00"
     assert "error" not in data["runs"]  # run errors are free text from exceptions: not reported
@@ -338,8 +442,11 @@ def test_json_has_everything_with_offsets(march: Report) -> None:
 
 def test_html_is_self_contained_with_charts_and_escapes_tracker_data(store: StateStore) -> None:
     with store.transaction() as db:
-        store.save_outcomes(db, "zendesk", [outcome(EVIL, "resolution", 'P1"><img src=x>', "breached", at(3),
-                                                    at(4), None, 300.0)])
+        store.save_outcomes(
+            db,
+            "zendesk",
+            [outcome(EVIL, "resolution", 'P1"><img src=x>', "breached", at(3), at(4), None, 300.0)],
+        )
     page = _render(build_report(store, since=MARCH, until=END_OF_MARCH), "html")
     assert page.startswith("<!doctype html>") and page.rstrip().endswith("</html>")
     assert page.count("<svg") == 3  # % met by level, breaches over time, escalations
@@ -392,15 +499,28 @@ def test_build_report_at_100k_cases(tmp_path: Path) -> None:
                 state = states[(i + k) % len(states)]
                 due = opened + timedelta(hours=1 + 4 * k)
                 met = due + timedelta(minutes=30) if state == "breached" and i % 3 else None
-                yield (f"case-{i}", target, f"P{i % 4 + 1}", "m", state, iso(opened), iso(due),
-                       iso(met) if met else None, 1800.0 if state == "breached" else None, 0)
+                yield (
+                    f"case-{i}",
+                    target,
+                    f"P{i % 4 + 1}",
+                    "m",
+                    state,
+                    iso(opened),
+                    iso(due),
+                    iso(met) if met else None,
+                    1800.0 if state == "breached" else None,
+                    0,
+                )
 
     t0 = time.perf_counter()
     with s.transaction() as db:
         for n, tracker in enumerate(("zendesk", "jira")):
             s.save_outcomes(db, tracker, rows(n))
-            s.save_escalations(db, tracker, [(f"case-{i}", 0, lvl, iso(start), 0)
-                                             for i in range(n, 100_000, 10) for lvl in (1, 2)])
+            s.save_escalations(
+                db,
+                tracker,
+                [(f"case-{i}", 0, lvl, iso(start), 0) for i in range(n, 100_000, 10) for lvl in (1, 2)],
+            )
     filled = time.perf_counter() - t0
     t0 = time.perf_counter()
     r = build_report(s, until=start + timedelta(days=400))
@@ -408,8 +528,10 @@ def test_build_report_at_100k_cases(tmp_path: Path) -> None:
     t0 = time.perf_counter()
     month = build_report(s, since=start + timedelta(days=90), until=start + timedelta(days=120))
     part = time.perf_counter() - t0
-    print(f"\n100,000 cases x 4 targets: filled in {filled:.2f} s; build_report all {whole:.2f} s "
-          f"({len(r.breaches)} breaches), one month {part:.2f} s")
+    print(
+        f"\n100,000 cases x 4 targets: filled in {filled:.2f} s; build_report all {whole:.2f} s "
+        f"({len(r.breaches)} breaches), one month {part:.2f} s"
+    )
     assert r.cases == 100_000 and r.targets == 400_000 and r.trackers == ["jira", "zendesk"]
     assert r.breached == 40_000 and r.met == 240_000 and r.in_progress == 120_000
     assert len(r.breaches) == 40_000 and r.escalations == {1: 20_000, 2: 20_000}

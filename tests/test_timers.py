@@ -45,8 +45,10 @@ def test_business_days_same_local_time() -> None:
 def test_pause_spanning_night_and_weekend_extends_due() -> None:
     opened = den(2026, 11, 19, 9, 0)  # Thursday
     # waiting on the customer Thursday 10:00 until Monday 11:00: 1 business hour used before the pause
-    c = case(opened, statuses=[(opened, "New"), (den(2026, 11, 19, 10, 0), "Waiting"),
-                               (den(2026, 11, 23, 11, 0), "Open")])
+    c = case(
+        opened,
+        statuses=[(opened, "New"), (den(2026, 11, 19, 10, 0), "Waiting"), (den(2026, 11, 23, 11, 0), "Open")],
+    )
     ev = evaluate(P, c, den(2026, 11, 23, 11, 0))
     fr = target(ev, "first_response")
     # 7 business hours left from Mon 11:00: Mon 11:00-17:00 (6 h) + Tue 08:00-09:00
@@ -66,7 +68,9 @@ def test_paused_target_has_no_due_and_reports_paused() -> None:
 def test_met_target_stays_met_after_level_raise() -> None:
     opened = den(2026, 11, 19, 9, 0)
     # answered after 3 business hours at P3 (met), raised to P1 later: P1 wants 30 min, still met
-    c = case(opened, levels=[(opened, "P3"), (den(2026, 11, 19, 14, 0), "P1")], agent=[den(2026, 11, 19, 12, 0)])
+    c = case(
+        opened, levels=[(opened, "P3"), (den(2026, 11, 19, 14, 0), "P1")], agent=[den(2026, 11, 19, 12, 0)]
+    )
     fr = target(evaluate(P, c, den(2026, 11, 19, 15, 0)), "first_response")
     assert fr.state is TargetState.MET
     assert fr.level == "P3"
@@ -99,7 +103,10 @@ def test_range_warns_at_low_end_and_breaches_at_high_end() -> None:
     assert tf.due_at == opened + timedelta(days=10)
     assert tf.state is TargetState.WARNING
     assert target(evaluate(P, c, opened + timedelta(days=4)), "temporary_fix").state is TargetState.RUNNING
-    assert target(evaluate(P, c, opened + timedelta(days=10, seconds=1)), "temporary_fix").state is TargetState.BREACHED
+    assert (
+        target(evaluate(P, c, opened + timedelta(days=10, seconds=1)), "temporary_fix").state
+        is TargetState.BREACHED
+    )
 
 
 def test_range_across_dst_counts_elapsed_time_not_wall_clock() -> None:
@@ -219,8 +226,11 @@ def test_workaround_steps_level_down_once() -> None:
     c = case(opened, "P1", milestones=[(opened + timedelta(hours=1), "restoration")])
     acts = [a for a in evaluate(P, c, opened + timedelta(hours=2)).due if a.kind == "set_level"]
     assert [(a.value, a.due_at) for a in acts] == [("P2", opened + timedelta(hours=1))]
-    stepped = case(opened, levels=[(opened, "P1"), (opened + timedelta(hours=1, minutes=5), "P2")],
-                   milestones=[(opened + timedelta(hours=1), "restoration")])
+    stepped = case(
+        opened,
+        levels=[(opened, "P1"), (opened + timedelta(hours=1, minutes=5), "P2")],
+        milestones=[(opened + timedelta(hours=1), "restoration")],
+    )
     assert not [a for a in evaluate(P, stepped, opened + timedelta(hours=2)).due if a.kind == "set_level"]
 
 
@@ -237,11 +247,14 @@ def test_next_change_at_is_the_earliest_future_boundary() -> None:
     assert ev.next_change_at == opened + timedelta(minutes=30)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"level": "P9"}, "level 'P9'"),
-    ({"statuses": "Nope"}, "status 'Nope'"),
-    ({"region": "mars"}, None),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"level": "P9"}, "level 'P9'"),
+        ({"statuses": "Nope"}, "status 'Nope'"),
+        ({"region": "mars"}, None),
+    ],
+)
 def test_case_the_policy_cannot_place_raises_case_error(kwargs: dict[str, str], message: str | None) -> None:
     opened = den(2026, 11, 19, 9, 0)
     if "statuses" in kwargs:
