@@ -22,6 +22,11 @@ def intake_flags(policy: Policy, tl: Timeline) -> list[str]:
             flags.append("missing information: " + ", ".join(missing))
     if spec.authorized_requesters_only and case.requester_authorized is False:
         flags.append(f"requester {case.requester or '(unknown)'} is not an authorized contact")
+    first = tl.levels[0].level
+    if first.spec.staff_only and not tl.level_defaulted:
+        # a case cannot legitimately be opened at a staff-only level (e.g. a global master case):
+        # staff raise a case to it, so one that starts there was most likely set by the requester
+        flags.append(f"level {first.id} is staff-only but the case was opened at it: confirm staff set it")
     level = tl.level.id
     for rule in spec.flags:
         if rule.levels and level not in rule.levels:

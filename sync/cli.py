@@ -235,6 +235,8 @@ def report(
             until=_parse_day_or_instant(until) if until else datetime.now(UTC),
             tracker=tracker,
         )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since/--until") from None
     finally:
         store.close()
     if output:

@@ -186,3 +186,31 @@ def test_ties_spanning_pages_are_all_remembered(tmp_path: Path) -> None:
     result = quiet.run_once().trackers[0]
     assert result.read == 0
     tracker.close()
+
+
+TWO_TRACKERS = """
+policy: policy.yaml
+state: state.sqlite
+trackers:
+  - {name: emea, type: local, settings: {path: emea.sqlite}}
+  - {name: apac, type: local, settings: {path: apac.sqlite}}
+"""
+
+
+def test_one_deployment_governs_several_trackers(tmp_path: Path) -> None:
+    from sync.deployment import load_deployment
+    from sync.engine import Engine
+    from tests.policy_fixtures import policy
+
+    write_deployment(tmp_path, deployment_text=TWO_TRACKERS)
+    emea = generated_tracker(tmp_path / "emea.sqlite", count=20, seed=1)
+    apac = generated_tracker(tmp_path / "apac.sqlite", count=25, seed=2)
+    state = StateStore(tmp_path / "state.sqlite")
+    engine = Engine(load_deployment(tmp_path / "casewarden.yaml"), policy(), state, {"emea": emea, "apac": apac},
+                    {"hook": RecordingChannel()}, lambda: NOW)
+    result = engine.run_once()
+    assert [(t.tracker, t.read) for t in result.trackers] == [("emea", 20), ("apac", 25)]
+    assert state.cursor("emea") is not None and state.cursor("apac") is not None
+    assert all(t.applied > 0 for t in result.trackers)
+    emea.close()
+    apac.close()

@@ -280,3 +280,12 @@ def test_evaluation_is_deterministic_and_reads_no_clock() -> None:
     c = case(opened, "P1", agent=[opened + timedelta(minutes=20)])
     now = opened + timedelta(hours=3)
     assert evaluate(P, c, now) == evaluate(P, c, now)
+
+
+def test_a_case_opened_at_a_staff_only_level_is_flagged() -> None:
+    p = policy(**{"    on_workaround: P2\n": "    on_workaround: P2\n    staff_only: true\n"})
+    opened = den(2026, 11, 19, 9, 0)
+    flags = evaluate(p, case(opened, "P1"), opened).flags
+    assert any("staff-only" in f for f in flags)
+    raised = case(opened, levels=[(opened, "P3"), (opened + timedelta(hours=1), "P1")])
+    assert not any("staff-only" in f for f in evaluate(p, raised, opened + timedelta(hours=2)).flags)

@@ -1,0 +1,23 @@
+"""All benchmarks, one command: python -m benchmarks [--quick]
+
+Calendar arithmetic side by side with businesstimedelta, pandas and workclock; then full case
+evaluations, memory per case and sync cycles on the embedded tracker.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from benchmarks import bench_calendar, bench_sync
+
+
+def main() -> None:
+    quick = ["--quick"] if "--quick" in sys.argv[1:] else []
+    bench_calendar.main(quick)
+    print()
+    sys.argv = [sys.argv[0], *quick]
+    bench_sync.main()
+
+
+if __name__ == "__main__":
+    main()
