@@ -19,19 +19,24 @@ from policy.results import ActionKey, EscalationResult, PlannedAction
 from policy.timeline import Timeline
 
 
-def step_times(path: EscalationPath, start: datetime) -> list[tuple[EscalationStep, datetime]]:
-    """When each time-based level of the path falls for a case whose path started at ``start``
-    (levels reached only by a customer request are left out)."""
+def step_times(
+    path: EscalationPath, start: datetime, until: datetime | None = None
+) -> list[tuple[EscalationStep, datetime]]:
+    """When each time-based level of the path falls for a case whose path started at ``start`` (levels
+    reached only by a customer request are left out). With ``until``, stop after the first level that
+    falls later: the rest cannot matter yet, and each costs a calendar computation."""
     cal = path.calendar
-    floor = path.not_before
+    floor = _after(cal, path.not_before, start) if path.not_before is not None else None
     out = []
     for step in path.steps:
         if step.after is None:
             continue
         at = _after(cal, step.after, start)
-        if floor is not None:
-            at = max(at, _after(cal, floor, start))
+        if floor is not None and floor > at:
+            at = floor
         out.append((step, at))
+        if until is not None and at > until:
+            break
     return out
 
 
@@ -53,7 +58,7 @@ def evaluate_escalation(policy: Policy, tl: Timeline, now: datetime) -> Escalati
         return None
     start = _path_start(tl, path)
     end = min(now, tl.stopped_at) if tl.stopped_at is not None else now
-    times = step_times(path, start)
+    times = step_times(path, start, until=end)
     tl.cache["escalation_times"] = times
     level, reached_at = 0, None
     for step, at in times:
@@ -72,6 +77,10 @@ def evaluate_escalation(policy: Policy, tl: Timeline, now: datetime) -> Escalati
         if jump_at <= end and path.customer_request > level:
             level, reached_at, customer = path.customer_request, jump_at, True
     nxt = next(((s.level, at) for s, at in times if s.level > level), None)
+    if nxt is None and len(times) < sum(1 for s in path.steps if s.after is not None):
+        times = step_times(path, start)  # a customer's jump went past the levels computed so far
+        tl.cache["escalation_times"] = times
+        nxt = next(((s.level, at) for s, at in times if s.level > level), None)
     if (
         jump_at is not None
         and jump_at > end

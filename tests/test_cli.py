@@ -30,7 +30,7 @@ def hook() -> Iterator[tuple[str, list[dict[str, object]]]]:
     got: list[dict[str, object]] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
             self.send_response(200)
             self.end_headers()
@@ -53,9 +53,15 @@ def deployment(tmp_path: Path, hook: tuple[str, list[dict[str, object]]]) -> tup
     pol = load_policy(PRESET)
     tracker = LocalTracker(tmp_path / "tracker.sqlite")
     now = datetime.now(UTC)
-    generate(tracker, count=60, levels=["P1", "P2", "P3", "P4"],
-             statuses={s.name: s.category.value for s in pol.statuses.values()},
-             start=now - timedelta(days=10), end=now - timedelta(minutes=5), seed=5)
+    generate(
+        tracker,
+        count=60,
+        levels=["P1", "P2", "P3", "P4"],
+        statuses={s.name: s.category.value for s in pol.statuses.values()},
+        start=now - timedelta(days=10),
+        end=now - timedelta(minutes=5),
+        seed=5,
+    )
     tracker.close()
     return tmp_path / "casewarden.yaml", {"CASEWARDEN_WEBHOOK_URL": hook[0]}
 
@@ -87,8 +93,9 @@ def test_doctor_then_bootstrap_then_doctor(deployment: tuple[Path, dict[str, str
     assert "secret-token" not in out
 
 
-def test_plan_json_then_run_then_quiet_run(deployment: tuple[Path, dict[str, str]],
-                                           hook: tuple[str, list[dict[str, object]]]) -> None:
+def test_plan_json_then_run_then_quiet_run(
+    deployment: tuple[Path, dict[str, str]], hook: tuple[str, list[dict[str, object]]]
+) -> None:
     config, env = deployment
     code, out = invoke(["plan", "-c", str(config), "--json"], env)
     assert code == 0
@@ -117,7 +124,8 @@ def test_run_exits_3_when_another_runner_holds_the_lease(deployment: tuple[Path,
 
 
 def test_missing_secret_is_a_configuration_error_naming_the_variable(
-        deployment: tuple[Path, dict[str, str]]) -> None:
+    deployment: tuple[Path, dict[str, str]],
+) -> None:
     config, _env = deployment
     code, out = invoke(["run", "--once", "-c", str(config)], {"CASEWARDEN_WEBHOOK_URL": ""})
     assert code == 2 and "CASEWARDEN_WEBHOOK_URL" in out
@@ -141,17 +149,27 @@ def test_report_formats(deployment: tuple[Path, dict[str, str]], tmp_path: Path)
 def test_json_logs(deployment: tuple[Path, dict[str, str]]) -> None:
     config, env = deployment
     bad = config.parent / "tracker.sqlite"
-    LocalTracker(bad).create_case("Mystery", opened_at=datetime.now(UTC) - timedelta(hours=1), level="P9",
-                                  status="New")
+    LocalTracker(bad).create_case(
+        "Mystery", opened_at=datetime.now(UTC) - timedelta(hours=1), level="P9", status="New"
+    )
     result = CliRunner().invoke(main, ["--log-format", "json", "run", "--once", "-c", str(config)], env=env)
     lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
-    assert any(rec["msg"].startswith("skipped case") and rec["level"] == "warning" for rec in lines), result.output
+    assert any(rec["msg"].startswith("skipped case") and rec["level"] == "warning" for rec in lines), (
+        result.output
+    )
 
 
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     code, out = invoke(["demo", "--cases", "80", "--keep", str(tmp_path / "demo")])
     assert code == 0, out
-    for phrase in ("casewarden plan", "run --once", "What happened", "escalation actions fired",
-                   "statuses moved", "nothing changed, nothing written", "casewarden report"):
+    for phrase in (
+        "casewarden plan",
+        "run --once",
+        "What happened",
+        "escalation actions fired",
+        "statuses moved",
+        "nothing changed, nothing written",
+        "casewarden report",
+    ):
         assert phrase in out
     assert (tmp_path / "demo" / "casewarden.yaml").exists()

@@ -206,8 +206,14 @@ def test_one_deployment_governs_several_trackers(tmp_path: Path) -> None:
     emea = generated_tracker(tmp_path / "emea.sqlite", count=20, seed=1)
     apac = generated_tracker(tmp_path / "apac.sqlite", count=25, seed=2)
     state = StateStore(tmp_path / "state.sqlite")
-    engine = Engine(load_deployment(tmp_path / "casewarden.yaml"), policy(), state, {"emea": emea, "apac": apac},
-                    {"hook": RecordingChannel()}, lambda: NOW)
+    engine = Engine(
+        load_deployment(tmp_path / "casewarden.yaml"),
+        policy(),
+        state,
+        {"emea": emea, "apac": apac},
+        {"hook": RecordingChannel()},
+        lambda: NOW,
+    )
     result = engine.run_once()
     assert [(t.tracker, t.read) for t in result.trackers] == [("emea", 20), ("apac", 25)]
     assert state.cursor("emea") is not None and state.cursor("apac") is not None

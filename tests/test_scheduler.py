@@ -67,7 +67,9 @@ SCRIPT = textwrap.dedent("""
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_sigterm_stops_after_the_cycle_in_progress() -> None:
     root = str(Path(__file__).resolve().parents[1])
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT.format(root=root)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT.format(root=root)], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "cycle start"
     os.kill(proc.pid, signal.SIGTERM)  # mid-cycle

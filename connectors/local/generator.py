@@ -38,15 +38,37 @@ STATUS_VOCABULARY_META = "generator.statuses"
 _MINUTE, _HOUR, _DAY = 60, 3600, 86400
 _OPEN_CATEGORIES = ("new", "open", "pending", "hold")
 _SUBJECTS = (
-    "Cannot log in after upgrade", "Reports time out", "Sync job fails nightly", "Slow dashboard",
-    "API returns 500 on export", "License key rejected", "Emails not delivered", "Data missing after import",
-    "Crash when opening settings", "Question about configuration", "Feature request: bulk edit",
-    "Outage in production cluster", "Certificate expired", "Search results incomplete",
+    "Cannot log in after upgrade",
+    "Reports time out",
+    "Sync job fails nightly",
+    "Slow dashboard",
+    "API returns 500 on export",
+    "License key rejected",
+    "Emails not delivered",
+    "Data missing after import",
+    "Crash when opening settings",
+    "Question about configuration",
+    "Feature request: bulk edit",
+    "Outage in production cluster",
+    "Certificate expired",
+    "Search results incomplete",
 )
-_AGENT_TEXT = ("Looking into this now.", "We reproduced the issue.", "Update: still investigating.",
-               "Could you send the logs?", "A fix is being tested.", "Please try the workaround below.")
-_CUSTOMER_TEXT = ("Any news?", "Logs attached.", "Still happening here.", "That worked, thanks.",
-                  "This is blocking our team.", "See the details below.")
+_AGENT_TEXT = (
+    "Looking into this now.",
+    "We reproduced the issue.",
+    "Update: still investigating.",
+    "Could you send the logs?",
+    "A fix is being tested.",
+    "Please try the workaround below.",
+)
+_CUSTOMER_TEXT = (
+    "Any news?",
+    "Logs attached.",
+    "Still happening here.",
+    "That worked, thanks.",
+    "This is blocking our team.",
+    "See the details below.",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +99,14 @@ class Vocabulary:
             names = by_category.get(category)
             return names[0] if names else None
 
-        return cls(new=first("new") or work[0], open=work, pending=first("pending"), hold=first("hold"),
-                   solved=first("solved"), closed=first("closed"))
+        return cls(
+            new=first("new") or work[0],
+            open=work,
+            pending=first("pending"),
+            hold=first("hold"),
+            solved=first("solved"),
+            closed=first("closed"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,10 +169,17 @@ def generate(
     if len(weights) != len(levels):
         raise ValueError("level_weights must have one weight per level")
     settings = _Settings(
-        levels=tuple(levels), cum_weights=tuple(_cumulative(weights)),
-        vocabulary=Vocabulary.from_categories(statuses), start=first, end=last,
-        regions=tuple(regions), channels=tuple(channels), milestones=tuple(milestones),
-        case_types=tuple(case_types), intake_items=tuple(intake_items), requesters=max(10, count // 5),
+        levels=tuple(levels),
+        cum_weights=tuple(_cumulative(weights)),
+        vocabulary=Vocabulary.from_categories(statuses),
+        start=first,
+        end=last,
+        regions=tuple(regions),
+        channels=tuple(channels),
+        milestones=tuple(milestones),
+        case_types=tuple(case_types),
+        intake_items=tuple(intake_items),
+        requesters=max(10, count // 5),
     )
     rng = random.Random(seed)
     tracker.set_meta(STATUS_VOCABULARY_META, json.dumps({name: str(cat) for name, cat in statuses.items()}))
@@ -190,7 +225,11 @@ def _recorded_vocabulary(tracker: LocalTracker) -> dict[str, str]:
 
 
 def _touch_one(
-    tracker: LocalTracker, rng: random.Random, vocabulary: Vocabulary, case_id: str, status: str | None,
+    tracker: LocalTracker,
+    rng: random.Random,
+    vocabulary: Vocabulary,
+    case_id: str,
+    status: str | None,
     at: datetime,
 ) -> None:
     """One event on an open case: a reply (60%) or the status change a person would make next."""
@@ -311,8 +350,9 @@ class _History:
         if self.status == v.pending:
             return self._awaiting_customer()
         if self.status == v.hold:
-            return self._advance(max(1, (self.hold_until or self.t) - self.t) + self.rng.randint(0, _HOUR)) \
-                and self._set_status(v.open[0])
+            return self._advance(
+                max(1, (self.hold_until or self.t) - self.t) + self.rng.randint(0, _HOUR)
+            ) and self._set_status(v.open[0])
         if self.status == v.solved:
             return self._after_solved()
         return self._after_closed()
@@ -331,8 +371,11 @@ class _History:
         if roll < 0.45:
             return self._comment("agent", False)
         if roll < 0.60 and v.pending:
-            return self._comment("agent", True) and self._advance(rng.randint(1, 120)) \
+            return (
+                self._comment("agent", True)
+                and self._advance(rng.randint(1, 120))
                 and self._set_status(v.pending)
+            )
         if roll < 0.65 and v.hold:
             return self._hold(v.hold)
         if roll < 0.71:
@@ -347,15 +390,22 @@ class _History:
             self.etr = self.t + rng.randint(1, 14) * _DAY
             return self._comment("agent", True)
         if v.solved:
-            return self._comment("agent", True) and self._advance(rng.randint(1, 120)) \
+            return (
+                self._comment("agent", True)
+                and self._advance(rng.randint(1, 120))
                 and self._set_status(v.solved)
+            )
         return self._comment("agent", True)
 
     def _awaiting_customer(self) -> bool:
         rng, v = self.rng, self.s.vocabulary
         if rng.random() < 0.75:
-            return self._advance(self._lognormal(6 * _HOUR)) and self._comment("customer", True) \
-                and self._advance(rng.randint(1, 30 * _MINUTE)) and self._set_status(v.open[0])
+            return (
+                self._advance(self._lognormal(6 * _HOUR))
+                and self._comment("customer", True)
+                and self._advance(rng.randint(1, 30 * _MINUTE))
+                and self._set_status(v.open[0])
+            )
         final = v.solved or v.closed  # no answer: solved "as agreed", later closed
         return final is not None and self._advance(rng.randint(3, 10) * _DAY) and self._set_status(final)
 
@@ -370,8 +420,12 @@ class _History:
         rng, v = self.rng, self.s.vocabulary
         roll = rng.random()
         if roll < 0.10:
-            return self._advance(self._lognormal(_DAY)) and self._comment("customer", True) \
-                and self._advance(rng.randint(1, 30 * _MINUTE)) and self._set_status(v.open[0])
+            return (
+                self._advance(self._lognormal(_DAY))
+                and self._comment("customer", True)
+                and self._advance(rng.randint(1, 30 * _MINUTE))
+                and self._set_status(v.open[0])
+            )
         if roll < 0.80 and v.closed:
             return self._advance(rng.randint(1, 5) * _DAY) and self._set_status(v.closed)
         return False  # stays solved
@@ -380,8 +434,12 @@ class _History:
         rng, v = self.rng, self.s.vocabulary
         roll = rng.random()
         if roll < 0.05:  # reopened by a customer reply
-            return self._advance(self._lognormal(3 * _DAY)) and self._comment("customer", True) \
-                and self._advance(rng.randint(1, 30 * _MINUTE)) and self._set_status(v.open[0])
+            return (
+                self._advance(self._lognormal(3 * _DAY))
+                and self._comment("customer", True)
+                and self._advance(rng.randint(1, 30 * _MINUTE))
+                and self._set_status(v.open[0])
+            )
         if roll < 0.08 and self._advance(self._lognormal(20 * _DAY)):
             self._comment("customer", True)  # a reply on a closed case that nobody reopens
         return False

@@ -443,9 +443,16 @@ class LocalTracker(Connector):
     ) -> str:
         """Open a case as a person would; its level and status histories start at ``opened_at``."""
         record = CaseRecord(
-            subject=subject, opened_at=opened_at, level_history=[(opened_at, level)],
-            status_history=[(opened_at, status)], id=case_id, case_type=case_type, channel=channel,
-            region=region, requester=requester, requester_authorized=requester_authorized,
+            subject=subject,
+            opened_at=opened_at,
+            level_history=[(opened_at, level)],
+            status_history=[(opened_at, status)],
+            id=case_id,
+            case_type=case_type,
+            channel=channel,
+            region=region,
+            requester=requester,
+            requester_authorized=requester_authorized,
             provided=tuple(provided),
         )
         return self.bulk_insert([record])[0]
@@ -582,13 +589,25 @@ class LocalTracker(Connector):
         if not record.level_history or not record.status_history:
             raise ValueError(f"case {case_id}: level_history and status_history must not be empty")
         status = record.status_history[-1][1]
-        rows.cases.append((
-            case_id, record.subject, record.case_type, record.channel, record.region, record.requester,
-            _bool_opt(record.requester_authorized), _iso(record.opened_at),
-            _iso(record.updated_at or record.latest()), record.level_history[-1][1], status,
-            _iso_opt(record.hold_until), _iso_opt(record.etr), json.dumps(list(record.provided)),
-            record.assigned_group,
-        ))
+        rows.cases.append(
+            (
+                case_id,
+                record.subject,
+                record.case_type,
+                record.channel,
+                record.region,
+                record.requester,
+                _bool_opt(record.requester_authorized),
+                _iso(record.opened_at),
+                _iso(record.updated_at or record.latest()),
+                record.level_history[-1][1],
+                status,
+                _iso_opt(record.hold_until),
+                _iso_opt(record.etr),
+                json.dumps(list(record.provided)),
+                record.assigned_group,
+            )
+        )
         rows.level += [(case_id, _iso(at), level) for at, level in record.level_history]
         rows.status += [(case_id, _iso(at), name) for at, name in record.status_history]
         rows.statuses_used.update(name for _, name in record.status_history)
@@ -790,8 +809,13 @@ class LocalTracker(Connector):
         empty: list[Any] = []
         return [
             self._tracker_case(
-                row, levels.get(row[0], empty), statuses.get(row[0], empty), replies.get(row[0], empty),
-                milestones.get(row[0], empty), links.get(row[0], empty), fields.get(row[0], empty),
+                row,
+                levels.get(row[0], empty),
+                statuses.get(row[0], empty),
+                replies.get(row[0], empty),
+                milestones.get(row[0], empty),
+                links.get(row[0], empty),
+                fields.get(row[0], empty),
                 tags.get(row[0], empty),
             )
             for row in rows
@@ -809,8 +833,21 @@ class LocalTracker(Connector):
         tags: list[str],
     ) -> TrackerCase:
         """Assemble one case from its row and its children (already grouped and ordered)."""
-        (case_id, opened, updated, level, status, case_type, channel, region, requester, authorized,
-         provided, hold_until, etr) = row
+        (
+            case_id,
+            opened,
+            updated,
+            level,
+            status,
+            case_type,
+            channel,
+            region,
+            requester,
+            authorized,
+            provided,
+            hold_until,
+            etr,
+        ) = row
         opened_at = _dt(opened)
         case = Case(
             id=case_id,
@@ -954,8 +991,14 @@ class LocalTracker(Connector):
         level, case_type, channel, region, requester, authorized, first_status = source
         opened = _dt(when)
         new_id = self.create_case(
-            subject, opened_at=opened, level=level, status=first_status or "New", channel=channel,
-            region=region, case_type=case_type, requester=requester,
+            subject,
+            opened_at=opened,
+            level=level,
+            status=first_status or "New",
+            channel=channel,
+            region=region,
+            case_type=case_type,
+            requester=requester,
             requester_authorized=None if authorized is None else bool(authorized),
         )
         self._insert_link(new_id, "related", change.case_id)
@@ -1037,7 +1080,8 @@ class LocalTracker(Connector):
                 "schema", version == SCHEMA_VERSION, f"schema version {version} (expected {SCHEMA_VERSION})"
             ),
             HealthCheck(
-                "contents", True,
+                "contents",
+                True,
                 f"{cases} cases, {comments} comments, {statuses} known statuses"
                 + ("" if statuses else " (statuses not checked until bootstrap)"),
             ),
