@@ -100,7 +100,7 @@ def run_demo(
             f"  notifications received by the demo's local webhook ({url}): {len(received)}", highlight=False
         )
         for body in received[:3]:
-            console.print(f"    {body.get('text', '')}", highlight=False, soft_wrap=True)
+            console.print(f"    {body.get('text', '')}", highlight=False, markup=False, soft_wrap=True)
         console.print(Rule("3. casewarden run --once again: nothing changed, nothing written"))
         again = rt.engine.run_once()
         print_cycle(again, console)

@@ -119,7 +119,8 @@ def render_text(n: Notification) -> str:
 
 def webhook_payload(n: Notification) -> dict[str, Any]:
     """The JSON body: ``text`` for chat tools that only read that, ``casewarden`` for programs."""
-    summary = _one_line(f"{n.subject} [{n.level}, {n.target}]: {n.reason} {n.case_url}")
+    # the subject already names the case, level and target; the reason says what happened
+    summary = _one_line(f"{n.subject}: {n.reason} {n.case_url}")
     return {
         "text": summary,
         "casewarden": {

@@ -231,12 +231,16 @@ def _plan_action(
 def _notification(
     tc: TrackerCase, ev: Evaluation, action: PlannedAction, key: str, channels: tuple[str, ...]
 ) -> PlannedNotification:
-    target = (
-        action.key.action.removeprefix("breach.").split(".")[0]
-        if action.key.action.startswith("breach.")
-        else action.key.action
-    )
-    subject = f"[casewarden] case {tc.case.id} ({ev.level}): {action.reason}"
+    if action.key.action.startswith("breach."):
+        target = action.key.action.removeprefix("breach.").split(".")[0]
+        headline = "SLA breach"
+    elif action.key.action.startswith("escalation."):
+        target = f"escalation level {action.key.level}"
+        headline = "escalated"
+    else:
+        target = action.key.action
+        headline = target.replace("_", " ")
+    subject = f"[casewarden] case {tc.case.id} ({ev.level}): {headline}"
     text = (
         f"Case {tc.case.id} at level {ev.level}, status {ev.status}.\n{action.reason}\n"
         f"Open it: {tc.url or tc.case.id}"

@@ -461,10 +461,8 @@ ROWS = [
             "periodic_update": ("2026-11-27T16:30-07:00", None),  # 1 business day: Fri 27
         },
         [
-            "2026-11-27T16:30-07:00",  # 1 business day: Fri 27
-            "2026-12-01T16:30-07:00",  # 3: Fri 27, Mon 30, Tue 1
-            "2026-12-03T16:30-07:00",  # 5: Wed 2, Thu 3
-            "2026-12-10T16:30-07:00",
+            "2026-12-03T16:30-07:00",  # 5 business days: support desk
+            "2026-12-10T16:30-07:00",  # 10 business days: support managers
         ],
         id="seed5-P3-day-before-thanksgiving",
     ),  # 10: Fri 4 .. Thu 10
@@ -478,10 +476,8 @@ ROWS = [
             "periodic_update": ("2026-11-30T16:30-07:00", None),  # 2 business days: Fri, Mon
         },
         [
-            "2026-11-27T16:30-07:00",
-            "2026-12-01T16:30-07:00",
-            "2026-12-03T16:30-07:00",
-            "2026-12-10T16:30-07:00",
+            "2026-12-03T16:30-07:00",  # 5 business days: support desk
+            "2026-12-10T16:30-07:00",  # 10 business days: support managers
         ],
         id="seed5-P4-day-before-thanksgiving",
     ),
@@ -496,10 +492,8 @@ ROWS = [
             "periodic_update": (AtOpening("2026-03-10T07:00-06:00"), None),
         },
         [
-            "2026-03-10T07:00-06:00",
-            "2026-03-12T07:00-06:00",  # 1, 3 business days
-            "2026-03-16T07:00-06:00",
-            "2026-03-23T07:00-06:00",
+            "2026-03-16T07:00-06:00",  # 5 business days: support desk
+            "2026-03-23T07:00-06:00",  # 10 business days: support managers
         ],
         id="seed5-P3-before-opening",
     ),  # 5, 10
@@ -513,10 +507,8 @@ ROWS = [
             "periodic_update": (AtOpening("2026-03-11T07:00-06:00"), None),
         },
         [
-            "2026-03-10T07:00-06:00",
-            "2026-03-12T07:00-06:00",
-            "2026-03-16T07:00-06:00",
-            "2026-03-23T07:00-06:00",
+            "2026-03-16T07:00-06:00",  # 5 business days: support desk
+            "2026-03-23T07:00-06:00",  # 10 business days: support managers
         ],
         id="seed5-P4-before-opening",
     ),
@@ -530,10 +522,8 @@ ROWS = [
             "periodic_update": ("2026-07-13T17:00-06:00", None),  # Monday, same local time
         },
         [
-            "2026-07-13T17:00-06:00",
-            "2026-07-15T17:00-06:00",
-            "2026-07-17T17:00-06:00",
-            "2026-07-24T17:00-06:00",
+            "2026-07-17T17:00-06:00",  # 5 business days: support desk
+            "2026-07-24T17:00-06:00",  # 10 business days: support managers
         ],
         id="seed5-P3-friday-afternoon",
     ),
@@ -548,10 +538,8 @@ ROWS = [
             "periodic_update": ("2026-07-07T10:00-06:00", None),
         },
         [
-            "2026-07-06T10:00-06:00",
-            "2026-07-08T10:00-06:00",
-            "2026-07-10T10:00-06:00",
-            "2026-07-17T10:00-06:00",
+            "2026-07-10T10:00-06:00",  # 5 business days: support desk
+            "2026-07-17T10:00-06:00",  # 10 business days: support managers
         ],
         id="seed5-P4-day-before-july-4th-observed",
     ),
@@ -1115,7 +1103,8 @@ def test_seed5_reopened_case_restarts_its_timers() -> None:
     ev = evaluate(pol(S5), c, t("2026-12-03T09:10-07:00"))
     assert ev.open and ev.epoch == 1 and ev.status == "Customer Reopened"
     assert target(ev, "periodic_update").due_at == t("2026-12-04T09:05-07:00")
-    assert ev.escalation is not None and ev.escalation.next_at == t("2026-12-04T09:05-07:00")
+    # the path restarts at the reopen: 5 business days later (Fri 4, Mon 7, Tue 8, Wed 9, Thu 10)
+    assert ev.escalation is not None and ev.escalation.next_at == t("2026-12-10T09:05-07:00")
 
 
 def test_seed5_close_no_response_after_two_business_days() -> None:
@@ -1359,7 +1348,8 @@ LEVELS = {
 ESCALATION_LEVELS = {
     ("tiered-partner", "T2"): 4,
     ("tiered-partner", "T3"): 4,
-    **{("priority-lifecycle", lv): 4 for lv in ("P1G", "P1", "P2", "P3", "P4")},
+    **{("priority-lifecycle", lv): 4 for lv in ("P1G", "P1", "P2")},
+    **{("priority-lifecycle", lv): 2 for lv in ("P3", "P4")},  # VP and CEO only when a person escalates
 }
 
 
