@@ -40,11 +40,6 @@ class ChangeKind(StrEnum):
     OPEN_RELATED = "open_related"  # value=<subject>; the new case links back with kind "related"
 
 
-SIDE_EFFECT_KINDS = frozenset(
-    {ChangeKind.ADD_NOTE, ChangeKind.SET_STATUS, ChangeKind.OPEN_RELATED, ChangeKind.LINK}
-)
-
-
 @dataclass(frozen=True, slots=True)
 class Change:
     """One write to one case. ``key`` identifies a side effect for the ledger: (case, action, level,

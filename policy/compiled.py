@@ -14,7 +14,7 @@ from functools import cached_property
 import holidays as holidays_pkg
 
 from policy.calendar import BusinessCalendar, Closure
-from policy.durations import Duration, DurationKind
+from policy.durations import Duration
 from policy.model import (
     ActionSpec,
     CalendarSpec,
@@ -235,7 +235,3 @@ def compile_policy(spec: PolicySpec, *, source: str = "<policy>") -> Policy:
     for status in statuses.values():
         policy._status_keys.setdefault(status.name.casefold(), status)
     return policy
-
-
-def is_elapsed(d: Duration) -> bool:
-    return d.kind is DurationKind.ELAPSED

@@ -94,6 +94,19 @@ def _min_real_seconds(duration: Duration) -> float:
     return float(duration.seconds)
 
 
+def _open_state(
+    due_at: datetime | None, warn_at: datetime | None, paused_now: bool, now: datetime
+) -> TargetState:
+    """The state of a timer that has not stopped: past due wins over paused, paused over warning."""
+    if due_at is not None and due_at <= now:
+        return TargetState.BREACHED
+    if paused_now:
+        return TargetState.PAUSED
+    if warn_at is not None and warn_at <= now:
+        return TargetState.WARNING
+    return TargetState.RUNNING
+
+
 def _day_aligned(span: Span, m: Measure) -> Measure:
     """Business time runs out at a closing instant, but 'N business days' means the same local time on
     the Nth business day: for a start at an opening that is the next opening, not the previous close
@@ -211,14 +224,8 @@ def _one_shot(
     remaining = budget - m.elapsed
     if stop is not None:
         state = TargetState.MET if m.elapsed <= budget else TargetState.BREACHED
-    elif m.elapsed >= budget and (m.due_at is None or m.due_at <= now):
-        state = TargetState.BREACHED
-    elif m.paused_now:
-        state = TargetState.PAUSED
-    elif m.warn_at is not None and m.warn_at <= now:
-        state = TargetState.WARNING
     else:
-        state = TargetState.RUNNING
+        state = _open_state(m.due_at, m.warn_at, m.paused_now, now)
     return TargetResult(
         target.key,
         target.metric.value,
@@ -295,14 +302,7 @@ def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> Ta
             )
         due_at = etr
     remaining = budget - m.elapsed
-    if due_at is not None and due_at <= now:
-        state = TargetState.BREACHED
-    elif m.paused_now:
-        state = TargetState.PAUSED
-    elif warn_at is not None and warn_at <= now:
-        state = TargetState.WARNING
-    else:
-        state = TargetState.RUNNING
+    state = _open_state(due_at, warn_at, m.paused_now, now)
     return TargetResult(
         target.key,
         target.metric.value,

@@ -23,7 +23,7 @@ from rich.rule import Rule
 
 from connectors.base import ChangeKind
 from connectors.local import LocalTracker
-from connectors.local.generator import generate
+from connectors.local.generator import generate, policy_profile
 from policy.loader import load_policy
 from sync.deployment import load_deployment
 from sync.engine import CycleResult
@@ -54,29 +54,9 @@ def run_demo(
     )
 
     tracker = LocalTracker(workdir / "tracker.sqlite")
-    first_type = pol.spec.case_types[0].id if pol.spec.case_types else None
-    levels = [
-        lv.id
-        for lv in pol.levels_by_rank
-        if not lv.spec.staff_only and (lv.spec.case_type in (None, first_type))
-    ]
-    milestones = [
-        m
-        for m in ("restoration", "temporary_fix", "permanent_fix")
-        if any(t.metric.value == m for lv in pol.levels.values() for t in lv.targets)
-    ]
-    generate(
-        tracker,
-        count=cases,
-        levels=levels,
-        statuses={s.name: s.category.value for s in pol.statuses.values()},
-        start=now - timedelta(days=21),
-        end=now,
-        seed=seed,
-        regions=list(pol.spec.regions),
-        milestones=milestones,
-        intake_items=pol.spec.intake.required_information,
-    )
+    profile = policy_profile(pol)
+    generate(tracker, count=cases, start=now - timedelta(days=21), end=now, seed=seed, **profile)
+    levels = profile["levels"]
     tracker.close()
     console.print(
         f"Generated {cases} case histories over the last 21 days "

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from connectors.base import SIDE_EFFECT_KINDS, Change, ChangeResult, Connector, TrackerCase
+from connectors.base import Change, ChangeResult, Connector, TrackerCase
 from policy.compiled import Policy
 from policy.errors import CaseError, FatalConnectorError, NotifyError
 from policy.evaluate import evaluate
@@ -58,7 +58,6 @@ class TrackerResult:
     recovered: int = 0
     uncertain: list[str] = field(default_factory=list)
     breaches: int = 0
-    escalations: int = 0
     flags: int = 0
 
     @property
@@ -76,9 +75,6 @@ class CycleResult:
     dry_run: bool
     trackers: list[TrackerResult]
     run_id: int | None = None
-
-    def total(self, attr: str) -> int:
-        return sum(len(v) if isinstance(v := getattr(t, attr), list) else int(v) for t in self.trackers)
 
 
 class Engine:
@@ -465,4 +461,4 @@ def _safe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first[:300]}"
 
 
-__all__ = ["SIDE_EFFECT_KINDS", "CycleResult", "Engine", "Skipped", "TrackerResult"]
+__all__ = ["CycleResult", "Engine", "Skipped", "TrackerResult"]

@@ -24,9 +24,11 @@ import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from connectors.local.tracker import CaseRecord, LocalTracker
 from policy.case import Author
+from policy.compiled import Policy
 
 __all__ = ["DEFAULT_CHANNELS", "STATUS_VOCABULARY_META", "Vocabulary", "generate", "mutate"]
 
@@ -500,3 +502,24 @@ class _History:
 
 def _dt(t: int) -> datetime:
     return datetime.fromtimestamp(t, UTC)
+
+
+def policy_profile(policy: Policy) -> dict[str, Any]:
+    """The :func:`generate` arguments a policy implies: its levels (most severe first, leaving out
+    staff-only ones and those of other case types than the first), its status vocabulary, the milestones
+    its targets wait for, its intake checklist and its regions."""
+    spec = policy.spec
+    first_type = spec.case_types[0].id if spec.case_types else None
+    levels = [
+        lv.id
+        for lv in policy.levels_by_rank
+        if not lv.spec.staff_only and lv.spec.case_type in (None, first_type)
+    ]
+    metrics = {t.metric.value for lv in policy.levels.values() for t in lv.targets}
+    return {
+        "levels": levels,
+        "statuses": {s.name: s.category.value for s in policy.statuses.values()},
+        "milestones": [m for m in ("restoration", "temporary_fix", "permanent_fix") if m in metrics],
+        "intake_items": list(spec.intake.required_information),
+        "regions": list(spec.regions),
+    }
