@@ -56,28 +56,18 @@ def tracker_clock(start: datetime):  # type: ignore[no-untyped-def]
 
 def phase_generate(directory: Path, count: int) -> dict[str, float]:
     from connectors.local import LocalTracker
-    from connectors.local.generator import generate
+    from connectors.local.generator import generate, policy_profile
     from policy.loader import load_policy
 
-    pol = load_policy(PRESET)
     tracker = LocalTracker(directory / "tracker.sqlite")
-    first_type = pol.spec.case_types[0].id if pol.spec.case_types else None
-    levels = [
-        lv.id
-        for lv in pol.levels_by_rank
-        if not lv.spec.staff_only and lv.spec.case_type in (None, first_type)
-    ]
     t0 = time.perf_counter()
     generate(
         tracker,
         count=count,
-        levels=levels,
-        statuses={s.name: s.category.value for s in pol.statuses.values()},
         start=NOW - timedelta(days=60),
         end=NOW - timedelta(minutes=1),
         seed=1,
-        milestones=["restoration"],
-        intake_items=pol.spec.intake.required_information,
+        **policy_profile(load_policy(PRESET)),
     )
     tracker.close()
     return {"seconds": time.perf_counter() - t0}

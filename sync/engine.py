@@ -13,12 +13,13 @@ never past the cycle's start.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from connectors.base import Change, ChangeResult, Connector, TrackerCase
+from connectors.base import Change, ChangeKind, ChangeResult, Connector, TrackerCase
 from policy.compiled import Policy
 from policy.errors import CaseError, FatalConnectorError, NotifyError
 from policy.evaluate import evaluate
@@ -26,7 +27,7 @@ from policy.results import Evaluation, TargetState
 from sync.deployment import Deployment, TrackerSpec
 from sync.notify import Channel
 from sync.planner import MOVES, CasePlan, PlannedNotification, plan_converged, simulate
-from sync.snapshot import decode, encode
+from sync.snapshot import decode, encode, fingerprint
 from sync.state import AuditRow, Cursor, StateStore, iso
 
 log = logging.getLogger("casewarden.sync")
@@ -58,6 +59,7 @@ class TrackerResult:
     recovered: int = 0
     uncertain: list[str] = field(default_factory=list)
     breaches: int = 0
+    unchanged: int = 0  # read, but the only change was casewarden's own writes
     flags: int = 0
 
     @property
@@ -132,6 +134,7 @@ class Engine:
         if apply:
             self._recover(spec.name, conn, out, now)
         cursor = self.state.cursor(spec.name)
+        salt = self._salt(spec)
         running = cursor
         seen: set[str] = set()
         for page in self._read(conn, cursor, now):
@@ -140,13 +143,36 @@ class Engine:
             out.read += len(fresh)
             self.progress("read", len(fresh))
             running = _advance(running, page, now)
-            self._handle_page(spec, conn, fresh, now, apply, run_id, out, running)
+            changed = self._changed(spec.name, fresh, now, salt, out)
+            self._handle_page(spec, conn, changed, now, apply, run_id, out, running, salt)
         due = [decode(data) for _cid, data in self.state.due_snapshots(spec.name, now, seen)]
         if due:
             out.reevaluated = len(due)
             for i in range(0, len(due), 1000):
-                self._handle_page(spec, conn, due[i : i + 1000], now, apply, run_id, out, None)
+                self._handle_page(spec, conn, due[i : i + 1000], now, apply, run_id, out, None, salt)
         return out
+
+    def _salt(self, spec: TrackerSpec) -> str:
+        """What else evaluation depends on: the policy and this tracker's mapping. Editing either makes
+        every case count as changed, so nothing stale survives a policy change."""
+        text = self.policy.spec.model_dump_json() + spec.model_dump_json()
+        return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+    def _changed(
+        self, tracker: str, page: Sequence[TrackerCase], now: datetime, salt: str, out: TrackerResult
+    ) -> list[TrackerCase]:
+        """Drop the cases whose only change since the last cycle is casewarden's own writes (their
+        fingerprint is the one recorded after those writes) and whose timers cross nothing yet."""
+        known = self.state.fingerprints(tracker, [tc.case.id for tc in page])
+        horizon = iso(now)
+        changed = []
+        for tc in page:
+            fp, next_at = known.get(tc.case.id, (None, None))
+            if fp is not None and (next_at is None or next_at > horizon) and fp == fingerprint(tc, salt):
+                out.unchanged += 1
+                continue
+            changed.append(tc)
+        return changed
 
     def _read(self, conn: Connector, cursor: Cursor | None, now: datetime) -> Iterator[list[TrackerCase]]:
         since = cursor.at if cursor else None
@@ -169,6 +195,7 @@ class Engine:
         run_id: int | None,
         out: TrackerResult,
         cursor: Cursor | None,
+        salt: str,
     ) -> None:
         plans: list[tuple[TrackerCase, Evaluation, CasePlan]] = []
         evaluated: list[tuple[TrackerCase, Evaluation]] = []  # the case as read, and its settled evaluation
@@ -229,7 +256,7 @@ class Engine:
             self.progress("applied", len(batch))
         out.results.extend(results)
         sent = self._notify(notes, out)
-        self._record(spec.name, run_id, now, evaluated, results, notes, sent, cursor, unknown)
+        self._record(spec.name, run_id, now, evaluated, results, notes, sent, cursor, unknown, salt)
 
     def _notify(self, notes: Sequence[PlannedNotification], out: TrackerResult) -> set[str]:
         sent: set[str] = set()
@@ -263,15 +290,19 @@ class Engine:
         sent: set[str],
         cursor: Cursor | None,
         unknown: set[int],
+        salt: str,
     ) -> None:
         """Ledger, audit, snapshots, outcomes and cursor of one page: one transaction. Side effects whose
         outcome is unknown stay ``pending``: the next cycle asks the tracker for their markers."""
         applied_fields: dict[str, dict[str, str | None]] = {}
         retry: set[str] = set()  # cases with a failed change: due again at once, from their snapshot
         landed_moves: dict[str, list[Change]] = {}
+        tag_changes: dict[str, list[Change]] = {}
         for r in results:
-            if r.ok and r.change.field is not None:
+            if r.ok and r.change.kind is ChangeKind.SET_FIELD and r.change.field is not None:
                 applied_fields.setdefault(r.change.case_id, {})[r.change.field] = r.change.value
+            if r.ok and r.change.kind in (ChangeKind.ADD_TAG, ChangeKind.REMOVE_TAG):
+                tag_changes.setdefault(r.change.case_id, []).append(r.change)
             elif not r.ok:
                 retry.add(r.change.case_id)
             if r.ok and r.change.kind in MOVES:
@@ -331,14 +362,19 @@ class Engine:
                 # the case as it now stands on the tracker: as read, plus the moves and fields that landed
                 fields = applied_fields.get(tc.case.id) or {}
                 case = simulate(tc.case, landed_moves.get(tc.case.id, []), now)
-                stored = TrackerCase(case, {**tc.fields, **fields}, tc.tags, tc.url)
-                next_at = now if tc.case.id in retry else ev.next_change_at
+                tags = set(tc.tags)
+                for c in tag_changes.get(tc.case.id, []):
+                    (tags.add if c.kind is ChangeKind.ADD_TAG else tags.discard)(c.value or "")
+                stored = TrackerCase(case, {**tc.fields, **fields}, frozenset(tags), tc.url)
+                failed = tc.case.id in retry
+                next_at = now if failed else ev.next_change_at
                 snaps.append(
                     (
                         tc.case.id,
                         iso(tc.case.updated_at) if tc.case.updated_at else None,
                         iso(next_at) if next_at else None,
                         encode(stored),
+                        None if failed else fingerprint(stored, salt),
                     )
                 )
                 opened = iso(tc.case.opened_at)

@@ -4,6 +4,7 @@ and exact to the microsecond for the spans trackers deal in."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -48,6 +49,34 @@ def encode(tc: TrackerCase) -> str:
         "url": tc.url,
     }
     return json.dumps(data, separators=(",", ":"))
+
+
+def fingerprint(tc: TrackerCase, salt: str) -> str:
+    """What evaluating the case depends on: its timeline without internal notes (they count for no
+    timer), its fields and tags, and the policy and mapping in force (``salt``). When a case read again
+    has the fingerprint its snapshot recorded after casewarden's last writes, the only change was
+    casewarden's own and the case need not be evaluated again."""
+    c = tc.case
+    data = [
+        c.opened_at.timestamp(),
+        [[x.at.timestamp(), x.level] for x in c.level_history],
+        [[x.at.timestamp(), x.status] for x in c.status_history],
+        [[x.at.timestamp(), x.author == Author.AGENT] for x in c.replies if x.public],
+        [[x.at.timestamp(), x.name] for x in c.milestones],
+        [[x.kind, x.target] for x in c.links],
+        c.case_type,
+        c.channel,
+        c.region,
+        c.requester,
+        c.requester_authorized,
+        sorted(c.provided),
+        _t(c.hold_until),
+        _t(c.etr),
+        sorted(tc.fields.items()),
+        sorted(tc.tags),
+        salt,
+    ]
+    return hashlib.blake2b(json.dumps(data, separators=(",", ":")).encode(), digest_size=16).hexdigest()
 
 
 def decode(text: str) -> TrackerCase:

@@ -60,6 +60,10 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (tracker, case_id, epoch, level));
     CREATE TABLE lease (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at TEXT NOT NULL);
     """,
+    # 2: what a case looked like after the last cycle wrote to it, to recognise casewarden's own writes
+    """
+    ALTER TABLE snapshots ADD COLUMN fingerprint TEXT;
+    """,
 )
 
 
@@ -317,14 +321,32 @@ class StateStore:
                 yield case_id, data
 
     def save_snapshots(
-        self, db: sqlite3.Connection, tracker: str, rows: Iterable[tuple[str, str | None, str | None, str]]
+        self,
+        db: sqlite3.Connection,
+        tracker: str,
+        rows: Iterable[tuple[str, str | None, str | None, str, str | None]],
     ) -> None:
-        """rows: (case_id, updated_at iso, next_at iso, data json)."""
+        """rows: (case_id, updated_at iso, next_at iso, data json, fingerprint)."""
         db.executemany(
-            "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?) ON CONFLICT(tracker, case_id) DO UPDATE "
-            "SET updated_at = excluded.updated_at, next_at = excluded.next_at, data = excluded.data",
+            "INSERT INTO snapshots (tracker, case_id, updated_at, next_at, data, fingerprint) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(tracker, case_id) DO UPDATE SET updated_at = "
+            "excluded.updated_at, next_at = excluded.next_at, data = excluded.data, "
+            "fingerprint = excluded.fingerprint",
             [(tracker, *r) for r in rows],
         )
+
+    def fingerprints(self, tracker: str, ids: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:
+        """case id -> (fingerprint, next_at iso) of the cases' snapshots."""
+        out: dict[str, tuple[str | None, str | None]] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            q = (
+                "SELECT case_id, fingerprint, next_at FROM snapshots WHERE tracker = ? AND case_id IN "
+                f"({','.join('?' * len(chunk))})"
+            )
+            for cid, fp, next_at in self.db.execute(q, (tracker, *chunk)):
+                out[cid] = (fp, next_at)
+        return out
 
     def save_outcomes(self, db: sqlite3.Connection, tracker: str, rows: Iterable[tuple[object, ...]]) -> None:
         db.executemany(

@@ -23,6 +23,7 @@ def _tracker_json(t: TrackerResult, dry_run: bool) -> dict[str, Any]:
     out: dict[str, Any] = {
         "tracker": t.tracker,
         "read": t.read,
+        "unchanged": t.unchanged,
         "reevaluated": t.reevaluated,
         "evaluated": t.evaluated,
         "changes": [
@@ -81,9 +82,10 @@ def print_cycle(result: CycleResult, console: Console, *, examples: int = 8) -> 
     verb = "would" if result.dry_run else "did"
     for t in result.trackers:
         console.print(
-            f"[bold]{t.tracker}[/bold]: read {t.read} changed case(s), re-evaluated {t.reevaluated} "
-            f"from state, evaluated {t.evaluated}; {t.breaches} target(s) breached, {t.flags} intake "
-            "flag(s)",
+            f"[bold]{t.tracker}[/bold]: read {t.read} changed case(s)"
+            + (f" ({t.unchanged} changed only by casewarden)" if t.unchanged else "")
+            + f", re-evaluated {t.reevaluated} from state, evaluated {t.evaluated}; {t.breaches} target(s) "
+            f"breached, {t.flags} intake flag(s)",
             highlight=False,
         )
         counts = kind_counts(t)

@@ -165,12 +165,29 @@ def test_cursor_never_passes_the_cycle_start_and_ties_are_not_lost(env) -> None:
 
 
 def test_state_schema_is_versioned_and_migrations_run_once(tmp_path: Path) -> None:
+    from sync.state import MIGRATIONS
+
     s1 = StateStore(tmp_path / "s.sqlite")
-    assert s1.version == 1
+    assert s1.version == len(MIGRATIONS)
     s1.close()
     s2 = StateStore(tmp_path / "s.sqlite")
-    assert s2.migrate() == 1
-    assert s2.db.execute("SELECT COUNT(*) FROM migrations").fetchone()[0] == 1
+    assert s2.migrate() == len(MIGRATIONS)
+    assert s2.db.execute("SELECT COUNT(*) FROM migrations").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_an_older_state_file_is_upgraded_in_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sync.state
+
+    full = sync.state.MIGRATIONS
+    monkeypatch.setattr(sync.state, "MIGRATIONS", full[:1])
+    old = StateStore(tmp_path / "s.sqlite")
+    old.db.execute("INSERT INTO snapshots VALUES ('local', 'L-1', NULL, NULL, '{}')")
+    assert old.version == 1
+    old.close()
+    monkeypatch.setattr(sync.state, "MIGRATIONS", full)
+    new = StateStore(tmp_path / "s.sqlite")
+    assert new.version == len(full)
+    assert new.db.execute("SELECT case_id, fingerprint FROM snapshots").fetchall() == [("L-1", None)]
 
 
 def test_ties_spanning_pages_are_all_remembered(tmp_path: Path) -> None:
@@ -220,3 +237,31 @@ def test_one_deployment_governs_several_trackers(tmp_path: Path) -> None:
     assert all(t.applied > 0 for t in result.trackers)
     emea.close()
     apac.close()
+
+
+def test_own_writes_are_recognised_and_not_evaluated_again(env) -> None:  # type: ignore[no-untyped-def]
+    directory, tracker = env
+    engine, _state = make_engine(directory, tracker)
+    first = engine.run_once().trackers[0]
+    absorb, _ = make_engine(directory, tracker, now=NOW + timedelta(seconds=10))
+    second = absorb.run_once().trackers[0]
+    assert second.read > 0, "casewarden's writes moved updated_at: the cases are read again"
+    assert second.unchanged > 0.8 * second.read, "and most are recognised as changed only by casewarden"
+    assert second.changes == []
+    # a person's change is not mistaken for casewarden's
+    some = first.changes[0].case_id
+    tracker.add_comment(some, NOW + timedelta(seconds=20), "customer", "any news?")
+    third, _ = make_engine(directory, tracker, now=NOW + timedelta(seconds=30))
+    result = third.run_once().trackers[0]
+    assert result.read == 1 and result.unchanged == 0 and result.evaluated >= 1
+
+
+def test_a_policy_change_makes_every_case_count_as_changed(env) -> None:  # type: ignore[no-untyped-def]
+    directory, tracker = env
+    engine, _state = make_engine(directory, tracker)
+    engine.run_once()
+    policy_file = directory / "policy.yaml"
+    policy_file.write_text(policy_file.read_text().replace("within: 2 hours", "within: 3 hours"))
+    again, _ = make_engine(directory, tracker, now=NOW + timedelta(seconds=10))
+    result = again.run_once().trackers[0]
+    assert result.unchanged == 0 and result.evaluated == result.read
