@@ -182,8 +182,9 @@ def main() -> None:
         plan = [
             ("1: first run", NOW, 0.0),
             ("2: reads casewarden's own writes", NOW + timedelta(minutes=5), 0.0),
-            ("3: nothing changed", NOW + timedelta(minutes=10), 0.0),
-            ("4: 1% of cases changed", NOW + timedelta(minutes=15), 0.01),
+            ("3: nothing changed, same instant", NOW + timedelta(minutes=5), 0.0),
+            ("4: nothing changed, 5 min later", NOW + timedelta(minutes=10), 0.0),
+            ("5: 1% of cases changed", NOW + timedelta(minutes=15), 0.01),
         ]
         for label, at, fraction in plan:
             c = run_phase(directory, "cycle", at.isoformat(), str(fraction))
@@ -193,10 +194,15 @@ def main() -> None:
                 f"{label:<36}{c['seconds']:>8.1f}s{c['read']:>9,.0f}{c['reevaluated']:>9,.0f}"
                 f"{c['evaluated']:>11,.0f}{c['writes']:>9,.0f}{c['peak_mib']:>8,.0f} MiB"
             )
+            if label.startswith("3:") and c["writes"]:
+                print("   VIOLATION: nothing changed and no time passed, yet the cycle wrote")
         print(
-            "writes in cycles 3-4 beyond the changed cases are timers that crossed a boundary (warning, breach,"
+            "cycle 3 must write nothing. Writes in cycles 4-5 beyond the changed cases are timers that crossed"
         )
-        print("next escalation level) in the minutes between cycles: re-evaluated from state, not re-read.")
+        print(
+            "a boundary (warning, breach, next escalation level) in the minutes between cycles: re-evaluated"
+        )
+        print("from the state store, not re-read from the tracker.")
 
 
 if __name__ == "__main__":
