@@ -26,7 +26,7 @@ from policy.evaluate import evaluate
 from policy.results import Evaluation, TargetState
 from sync.deployment import Deployment, TrackerSpec
 from sync.notify import Channel
-from sync.planner import MOVES, CasePlan, PlannedNotification, plan_converged, simulate
+from sync.planner import MOVES, CasePlan, PlannedNotification, action_keys, plan_converged, simulate
 from sync.snapshot import decode, encode, fingerprint
 from sync.state import AuditRow, Cursor, StateStore, iso
 
@@ -211,8 +211,7 @@ class Engine:
                 log.warning("skipped case %s: %s", tc.case.id, exc.reason)
                 continue
             candidates.append((tc, ev))
-        keys = [str(a.key) for _tc, ev in candidates for a in ev.due]
-        keys += [k + ":notify" for k in keys if ":breach." in k]
+        keys = [k for _tc, ev in candidates for k in action_keys(ev)]
         ledger = self.state.ledger_status(spec.name, keys) if keys else {}
         floors = self._escalation_floors(spec.name, candidates)
         for tc, ev in candidates:
@@ -229,6 +228,7 @@ class Engine:
                 ledger,
                 floors.get((tc.case.id, ev.epoch), 0),
                 now,
+                lambda more: self.state.ledger_status(spec.name, more),
             )
             out.problems.extend(f"{tc.case.id}: {p}" for p in plan.problems)
             out.changes.extend(plan.changes)

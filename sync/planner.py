@@ -9,6 +9,7 @@ crossing therefore plans nothing.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -108,6 +109,14 @@ def plan_case(
 
 
 MOVES = (ChangeKind.SET_STATUS, ChangeKind.SET_LEVEL)
+
+
+def action_keys(ev: Evaluation) -> list[str]:
+    """The ledger keys an evaluation's due actions may use (a breach also notifies under key:notify)."""
+    keys = [str(a.key) for a in ev.due]
+    return keys + [k + ":notify" for k in keys if ":breach." in k]
+
+
 CONVERGE_PASSES = 3
 
 
@@ -129,10 +138,14 @@ def plan_converged(
     ledger: dict[str, str],
     escalation_floor: int,
     now: datetime,
+    lookup: Callable[[list[str]], dict[str, str]] | None = None,
 ) -> tuple[CasePlan, TrackerCase, Evaluation]:
     """Plan, and when the plan moves the case's status or level, plan again for the case as it will be,
     so the fields written match the settled state (a closed case has no due times) and the next cycle
-    has nothing left to do. Returns the plan with the case and evaluation it settles on."""
+    has nothing left to do. Returns the plan with the case and evaluation it settles on.
+
+    ``ledger`` holds the ledger entries of the keys ``ev`` asks for; the case as it will be may ask for
+    others (a level it held before), which ``lookup`` fetches, so nothing done before is done again."""
     plan = plan_case(policy, tc, ev, tracker, notifications, ledger, escalation_floor)
     settled_tc, settled_ev = tc, ev
     moves: list[Change] = []
@@ -145,6 +158,9 @@ def plan_converged(
         settled_ev = evaluate(policy, case, now)
         settled_tc = TrackerCase(case, tc.fields, tc.tags, tc.url)
         planned = {c.key: "done" for c in plan.changes if c.key} | {n.key: "done" for n in plan.notifications}
+        unseen = [k for k in action_keys(settled_ev) if k not in ledger and k not in planned]
+        if unseen and lookup is not None:
+            ledger = {**ledger, **lookup(unseen)}
         nxt = plan_case(
             policy, settled_tc, settled_ev, tracker, notifications, {**ledger, **planned}, escalation_floor
         )

@@ -265,3 +265,22 @@ def test_a_policy_change_makes_every_case_count_as_changed(env) -> None:  # type
     again, _ = make_engine(directory, tracker, now=NOW + timedelta(seconds=10))
     result = again.run_once().trackers[0]
     assert result.unchanged == 0 and result.evaluated == result.read
+
+
+def test_stepping_back_to_an_earlier_level_repeats_none_of_its_side_effects(env) -> None:  # type: ignore[no-untyped-def]
+    directory, tracker = env
+    case_id = tracker.create_case("Flapping", opened_at=NOW - timedelta(hours=5), level="P2", status="New")
+
+    def cycle(minutes: int):  # type: ignore[no-untyped-def]
+        engine, _ = make_engine(directory, tracker, now=NOW + timedelta(minutes=minutes))
+        return engine.run_once().trackers[0]
+
+    cycle(0)  # P2 first response (2 h) breached: noted
+    tracker.set_level(case_id, NOW + timedelta(minutes=1), "P1")
+    cycle(2)  # P1 breach noted too
+    tracker.add_milestone(case_id, NOW + timedelta(minutes=3), "restoration")
+    result = cycle(4)  # the workaround steps P1 down to P2, whose breach was noted in the first cycle
+    assert any(c.case_id == case_id and c.kind is ChangeKind.SET_LEVEL for c in result.changes)
+    notes = [c.body for c in tracker.comments(case_id) if not c.public]
+    p2 = [n for n in notes if f"{case_id}:breach.first_response:P2:0" in n]
+    assert len(p2) == 1, notes
