@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from policy.calendar import BusinessCalendar
+from policy.durations import Duration, DurationKind
 
 
 def shift(t: datetime, seconds: float) -> datetime:
@@ -42,6 +43,13 @@ class Span:
         if self.business and self.calendar is not None:
             return self.calendar.add(a, seconds)
         return shift(a, seconds)
+
+
+def add_duration(cal: BusinessCalendar, duration: Duration, start: datetime) -> datetime:
+    """``start`` plus a duration on ``cal``: N business days, business time, or elapsed time."""
+    if duration.kind is DurationKind.BUSINESS_DAYS:
+        return cal.add_business_days(start, duration.days)
+    return Span(cal, duration.business).add(start, duration.seconds)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from policy.calendar import BusinessCalendar
-from policy.clock import Span
+from policy.clock import add_duration
 from policy.compiled import EscalationPath, EscalationStep, Policy
-from policy.durations import Duration, DurationKind
 from policy.references import CUSTOMER_ESCALATION
 from policy.results import ActionKey, EscalationResult, PlannedAction
 from policy.timeline import Timeline
@@ -26,24 +24,18 @@ def step_times(
     reached only by a customer request are left out). With ``until``, stop after the first level that
     falls later: the rest cannot matter yet, and each costs a calendar computation."""
     cal = path.calendar
-    floor = _after(cal, path.not_before, start) if path.not_before is not None else None
+    floor = add_duration(cal, path.not_before, start) if path.not_before is not None else None
     out = []
     for step in path.steps:
         if step.after is None:
             continue
-        at = _after(cal, step.after, start)
+        at = add_duration(cal, step.after, start)
         if floor is not None and floor > at:
             at = floor
         out.append((step, at))
         if until is not None and at > until:
             break
     return out
-
-
-def _after(cal: BusinessCalendar, duration: Duration, start: datetime) -> datetime:
-    if duration.kind is DurationKind.BUSINESS_DAYS:
-        return cal.add_business_days(start, duration.days)
-    return Span(cal, duration.business).add(start, duration.seconds)
 
 
 def _path_start(tl: Timeline, path: EscalationPath) -> datetime:
@@ -73,7 +65,7 @@ def evaluate_escalation(policy: Policy, tl: Timeline, now: datetime) -> Escalati
         jump_at = min(requests)
         if path.not_before is not None:
             # "cannot be escalated before" binds a customer's request too: it waits
-            jump_at = max(jump_at, _after(path.calendar, path.not_before, start))
+            jump_at = max(jump_at, add_duration(path.calendar, path.not_before, start))
         if jump_at <= end and path.customer_request > level:
             level, reached_at, customer = path.customer_request, jump_at, True
     nxt = next(((s.level, at) for s, at in times if s.level > level), None)

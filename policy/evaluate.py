@@ -79,8 +79,9 @@ def budget_seconds(span: Span, duration: Duration, start: datetime, *, warn: boo
             return None
         cal = span.calendar
         assert cal is not None
-        opening = cal.next_open(start)
-        return cal.between(opening, cal.add_business_days(opening, days))
+        # add_business_days moves a start outside hours to the next opening itself, and the closed
+        # time before that opening counts nothing in between()
+        return cal.between(start, cal.add_business_days(start, days))
     if not warn:
         return float(duration.seconds)
     return None if duration.warn_seconds is None else float(duration.warn_seconds)

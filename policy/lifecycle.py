@@ -9,10 +9,9 @@ from __future__ import annotations
 import bisect
 from datetime import datetime
 
-from policy.calendar import BusinessCalendar
-from policy.clock import Span, shift
+from policy.clock import Span, add_duration, shift
 from policy.compiled import Policy
-from policy.durations import Duration, DurationKind
+from policy.durations import DurationKind
 from policy.model import Metric
 from policy.results import ActionKey, PlannedAction, TargetResult, TargetState
 from policy.timeline import Timeline
@@ -78,11 +77,7 @@ def _reopen(policy: Policy, tl: Timeline) -> list[PlannedAction]:
     if behaviour == "ignore":
         return []
     window = policy.duration(lc.reopen_window)
-    limit = (
-        Span(policy.default_calendar, window.business).add(tl.stopped_at, window.seconds)
-        if window.kind is DurationKind.ELAPSED
-        else policy.default_calendar.add_business_days(tl.stopped_at, window.days)
-    )
+    limit = add_duration(policy.default_calendar, window, tl.stopped_at)
     if reply <= limit and behaviour == "reopen":
         why = f"customer replied {reply.isoformat()}, within {lc.reopen_window} of closing: reopen"
         return [PlannedAction(_key(tl, "reopen", tl.level.id), "set_status", lc.reopen_status, reply, why)]
@@ -121,7 +116,7 @@ def _close_no_response(policy: Policy, tl: Timeline) -> list[PlannedAction]:
         else (policy.region_calendar(tl.case.region) or policy.default_calendar)
     )
     after = policy.duration(rule.after)
-    deadline = _add(cal, after, since)
+    deadline = add_duration(cal, after, since)
     out = []
     if rule.warn_before and not closed_by_rule:
         ahead = policy.duration(rule.warn_before)
@@ -148,12 +143,6 @@ def _close_no_response(policy: Policy, tl: Timeline) -> list[PlannedAction]:
             )
         )
     return out
-
-
-def _add(cal: BusinessCalendar, duration: Duration, start: datetime) -> datetime:
-    if duration.kind is DurationKind.BUSINESS_DAYS:
-        return cal.add_business_days(start, duration.days)
-    return Span(cal, duration.business).add(start, duration.seconds)
 
 
 def _resume_from_hold(policy: Policy, tl: Timeline) -> list[PlannedAction]:

@@ -7,6 +7,7 @@ says what is allowed.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import types
 import typing
@@ -82,8 +83,6 @@ def _references_despite(
     The fields pydantic rejected are removed (falling back to their defaults, or removing the item that
     needs them) until the rest validates; references are then checked on what is left. Problems about a
     removed name, or at a path already reported, are left out rather than reported wrongly."""
-    import copy
-
     pruned = copy.deepcopy(data)
     removed_names: set[str] = set()
     errors = exc.errors()

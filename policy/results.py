@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -88,7 +88,6 @@ class Evaluation:
     flags: tuple[str, ...]
     next_change_at: datetime | None = None
     level_defaulted: bool = False
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
     def target(self, name: str) -> TargetResult | None:
         return next((t for t in self.targets if t.name == name), None)

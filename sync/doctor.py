@@ -9,6 +9,7 @@ from typing import Any
 from connectors.base import HealthCheck
 from policy.errors import CasewardenError
 from sync.deployment import Deployment
+from sync.notify import build_channel
 from sync.wiring import Runtime, needs
 
 
@@ -87,8 +88,6 @@ def run_doctor(deployment: Deployment, environ: Any = None) -> list[Check]:
                 )
             )
         for name, spec_c in notif.channels.items():
-            from sync.notify import build_channel
-
             try:
                 build_channel(name, spec_c, environ=environ)
                 checks.append(Check("notifications", f"channel {name}", True, spec_c.get("type", "")))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -197,7 +197,7 @@ class Engine:
         cursor: Cursor | None,
         salt: str,
     ) -> None:
-        plans: list[tuple[TrackerCase, Evaluation, CasePlan]] = []
+        plans: list[CasePlan] = []
         evaluated: list[tuple[TrackerCase, Evaluation]] = []  # the case as read, and its settled evaluation
         candidates: list[tuple[TrackerCase, Evaluation]] = []
         for tc in page:
@@ -213,7 +213,7 @@ class Engine:
             candidates.append((tc, ev))
         keys = [k for _tc, ev in candidates for k in action_keys(ev)]
         ledger = self.state.ledger_status(spec.name, keys) if keys else {}
-        floors = self._escalation_floors(spec.name, candidates)
+        floors = self.state.escalation_floors(spec.name, [tc.case.id for tc, _ev in candidates])
         for tc, ev in candidates:
             out.evaluated += 1
             out.flags += len(ev.flags)
@@ -233,14 +233,14 @@ class Engine:
             out.problems.extend(f"{tc.case.id}: {p}" for p in plan.problems)
             out.changes.extend(plan.changes)
             out.notifications.extend(plan.notifications)
-            plans.append((tc, ev, plan))
+            plans.append(plan)
             evaluated.append((read, ev))
         self.progress("evaluated", len(page))
         if not apply:
             return
         assert run_id is not None
-        changes = [c for _tc, _ev, p in plans for c in p.changes]
-        notes = [n for _tc, _ev, p in plans for n in p.notifications]
+        changes = [c for p in plans for c in p.changes]
+        notes = [n for p in plans for n in p.notifications]
         intents = [(c.key, c.case_id, c.kind.value) for c in changes if c.key]
         intents += [(n.key, n.message.case_id, NOTIFY_ACTION) for n in notes]
         if intents:
@@ -320,43 +320,34 @@ class Engine:
                     now,
                     None if n.key in sent else "delivery failed",
                 )
-            self.state.audit(
-                db,
-                run_id,
-                now,
-                [
-                    AuditRow(
-                        tracker,
-                        r.change.case_id,
-                        r.change.kind.value,
-                        r.change.field,
-                        r.change.value,
-                        r.change.key,
-                        r.change.reason,
-                        r.ok,
-                        r.error,
-                    )
-                    for r in results
-                ],
-            )
-            self.state.audit(
-                db,
-                run_id,
-                now,
-                [
-                    AuditRow(
-                        tracker,
-                        n.message.case_id,
-                        "notify",
-                        ",".join(n.channels),
-                        None,
-                        n.key,
-                        n.message.reason,
-                        n.key in sent,
-                    )
-                    for n in notes
-                ],
-            )
+            changed = [
+                AuditRow(
+                    tracker,
+                    r.change.case_id,
+                    r.change.kind.value,
+                    r.change.field,
+                    r.change.value,
+                    r.change.key,
+                    r.change.reason,
+                    r.ok,
+                    r.error,
+                )
+                for r in results
+            ]
+            notified = [
+                AuditRow(
+                    tracker,
+                    n.message.case_id,
+                    "notify",
+                    ",".join(n.channels),
+                    None,
+                    n.key,
+                    n.message.reason,
+                    n.key in sent,
+                )
+                for n in notes
+            ]
+            self.state.audit(db, run_id, now, changed + notified)
             snaps, outcomes, escalations = [], [], []
             for tc, ev in evaluated:
                 # the case as it now stands on the tracker: as read, plus the moves and fields that landed
@@ -408,45 +399,29 @@ class Engine:
             if cursor is not None:
                 self.state.set_cursor(db, tracker, cursor)
 
-    def _escalation_floors(
-        self, tracker: str, items: Iterable[tuple[TrackerCase, Evaluation]]
-    ) -> dict[tuple[str, int], int]:
-        """The highest escalation level already recorded per (case, epoch): it never goes down."""
-        ids = [tc.case.id for tc, _ev in items]
-        out: dict[tuple[str, int], int] = {}
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            q = (
-                f"SELECT case_id, epoch, MAX(level) FROM escalations WHERE tracker = ? AND case_id IN "
-                f"({','.join('?' * len(chunk))}) GROUP BY case_id, epoch"
-            )
-            for cid, epoch, lvl in self.state.db.execute(q, (tracker, *chunk)):
-                out[(cid, epoch)] = lvl
-        return out
-
     def _recover(self, tracker: str, conn: Connector, out: TrackerResult, now: datetime) -> None:
-        """Settle side effects a previous cycle started but did not record."""
+        """Settle side effects a previous cycle started but did not record. The tracker is asked for its
+        markers first, so no state-store lock is held across tracker calls."""
         pending = self.state.pending(tracker)
         if not pending:
             return
         markers: dict[str, set[str]] = {}
+        for entry in pending:
+            if entry.action != NOTIFY_ACTION and entry.case_id not in markers:
+                markers[entry.case_id] = conn.find_markers(entry.case_id)
         with self.state.transaction() as db:
             for entry in pending:
                 if entry.action == NOTIFY_ACTION:
-                    self.state.settle(
-                        db, tracker, entry.key, "uncertain", now, "the cycle died while notifying; not resent"
-                    )
+                    why = "the cycle died while notifying; not resent"
+                    self.state.settle(db, tracker, entry.key, "uncertain", now, why)
                     out.uncertain.append(entry.key)
-                    continue
-                if entry.case_id not in markers:
-                    markers[entry.case_id] = conn.find_markers(entry.case_id)
-                if entry.key in markers[entry.case_id]:
+                elif entry.key in markers[entry.case_id]:
                     self.state.settle(
                         db, tracker, entry.key, "done", now, "found on the tracker after a crash"
                     )
                     out.recovered += 1
                 else:
-                    db.execute("DELETE FROM ledger WHERE tracker = ? AND key = ?", (tracker, entry.key))
+                    self.state.forget(db, tracker, entry.key)
 
 
 def _apply_batch(conn: Connector, batch: Sequence[Change]) -> tuple[list[ChangeResult], bool]:

@@ -222,6 +222,26 @@ def _attempts_made(retry: tenacity.Retrying) -> int:
 # E-mail
 
 
+def _deliver(
+    kind: str,
+    name: str,
+    n: Notification,
+    attempts: int,
+    sleep: Callable[[float], None],
+    secrets: list[str],
+    once: Callable[..., None],
+    *args: Any,
+) -> int:
+    """Run one delivery attempt under the shared retry policy; when the attempts run out, raise
+    NotifyError with the channel's secrets redacted. Returns the number of attempts made."""
+    retry = retrying(attempts=attempts, sleep=sleep).copy(before_sleep=_retry_logger(kind, name, n))
+    try:
+        retry(once, *args)
+    except RetriableConnectorError as exc:
+        raise NotifyError(_redact(f"{exc} (gave up on {n.key} after {attempts} attempts)", secrets)) from exc
+    return _attempts_made(retry)
+
+
 class EmailChannel:
     """Sends each notification as one plain-text e-mail over SMTP.
 
@@ -315,15 +335,9 @@ class EmailChannel:
     def send(self, n: Notification) -> None:
         """Deliver ``n``; retry 4xx replies and dropped connections, fail at once on 5xx."""
         msg = self.build_message(n)
-        retry = retrying(attempts=self.attempts, sleep=self._sleep).copy(
-            before_sleep=_retry_logger("email", self.name, n)
+        attempts = _deliver(
+            "email", self.name, n, self.attempts, self._sleep, self._secrets(), self._deliver_once, msg
         )
-        try:
-            retry(self._deliver_once, msg)
-        except RetriableConnectorError as exc:
-            raise NotifyError(
-                _redact(f"{exc} (gave up on {n.key} after {self.attempts} attempts)", self._secrets())
-            ) from exc
         log.info(
             "email channel %r: delivered %s (case %s, level %s) to %d recipient(s) in %d attempt(s)",
             self.name,
@@ -331,7 +345,7 @@ class EmailChannel:
             n.case_id,
             n.level,
             len(self.recipients),
-            _attempts_made(retry),
+            attempts,
         )
 
     def _connect(self) -> smtplib.SMTP:
@@ -509,16 +523,19 @@ class WebhookChannel:
             "Idempotency-Key": header_key(n.key),
             "User-Agent": "casewarden",
         }
-        retry = retrying(attempts=self.attempts, sleep=self._sleep).copy(
-            before_sleep=_retry_logger("webhook", self.name, n)
-        )
         with requests.Session() as session:
-            try:
-                retry(self._post_once, session, body, headers)
-            except RetriableConnectorError as exc:
-                raise NotifyError(
-                    _redact(f"{exc} (gave up on {n.key} after {self.attempts} attempts)", self._secrets())
-                ) from exc
+            attempts = _deliver(
+                "webhook",
+                self.name,
+                n,
+                self.attempts,
+                self._sleep,
+                self._secrets(),
+                self._post_once,
+                session,
+                body,
+                headers,
+            )
         log.info(
             "webhook channel %r: delivered %s (case %s, level %s) to %s in %d attempt(s)",
             self.name,
@@ -526,7 +543,7 @@ class WebhookChannel:
             n.case_id,
             n.level,
             self.masked_url,
-            _attempts_made(retry),
+            attempts,
         )
 
     def _post_once(self, session: requests.Session, body: bytes, headers: Mapping[str, str]) -> None:

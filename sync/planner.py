@@ -67,8 +67,8 @@ def desired_fields(ev: Evaluation, escalation_floor: int = 0) -> dict[str, str |
         "next_due": instant_text(min(running)) if running and ev.open else None,
     }
     for t in ev.targets:
-        open_timer = t.state not in (TargetState.MET,) and t.met_at is None and ev.open
-        out[DUE_PREFIX + t.name] = instant_text(t.due_at) if open_timer else None
+        # a target met (on time or late) or a closed case has no due time to show
+        out[DUE_PREFIX + t.name] = instant_text(t.due_at) if t.met_at is None and ev.open else None
     return out
 
 

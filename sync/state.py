@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from policy.errors import LockedError, StateError
 
@@ -214,13 +215,17 @@ class StateStore:
         )
 
     # -- ledger ---------------------------------------------------------------------------------------
+    def _where_in(self, sql: str, tracker: str, values: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+        """Rows of ``sql`` (which ends in ``IN ({})`` after a ``tracker = ?``) for many values, asked in
+        chunks that stay under SQLite's limit on bound parameters."""
+        for i in range(0, len(values), 500):
+            chunk = values[i : i + 500]
+            yield from self.db.execute(sql.format(",".join("?" * len(chunk))), (tracker, *chunk))
+
     def ledger_status(self, tracker: str, keys: Sequence[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for i in range(0, len(keys), 500):
-            chunk = keys[i : i + 500]
-            q = f"SELECT key, status FROM ledger WHERE tracker = ? AND key IN ({','.join('?' * len(chunk))})"
-            out.update(dict(self.db.execute(q, (tracker, *chunk)).fetchall()))
-        return out
+        return dict(
+            self._where_in("SELECT key, status FROM ledger WHERE tracker = ? AND key IN ({})", tracker, keys)
+        )
 
     def pending(self, tracker: str) -> list[LedgerEntry]:
         rows = self.db.execute(
@@ -241,6 +246,10 @@ class StateStore:
                 "status = 'pending', run_id = excluded.run_id WHERE ledger.status = 'failed'",
                 [(tracker, k, c, a, iso(now), run_id) for k, c, a in entries],
             )
+
+    def forget(self, db: sqlite3.Connection, tracker: str, key: str) -> None:
+        """Drop a pending side effect that never landed, so it is planned again like a new one."""
+        db.execute("DELETE FROM ledger WHERE tracker = ? AND key = ?", (tracker, key))
 
     def settle(
         self,
@@ -337,16 +346,16 @@ class StateStore:
 
     def fingerprints(self, tracker: str, ids: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:
         """case id -> (fingerprint, next_at iso) of the cases' snapshots."""
-        out: dict[str, tuple[str | None, str | None]] = {}
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            q = (
-                "SELECT case_id, fingerprint, next_at FROM snapshots WHERE tracker = ? AND case_id IN "
-                f"({','.join('?' * len(chunk))})"
-            )
-            for cid, fp, next_at in self.db.execute(q, (tracker, *chunk)):
-                out[cid] = (fp, next_at)
-        return out
+        sql = "SELECT case_id, fingerprint, next_at FROM snapshots WHERE tracker = ? AND case_id IN ({})"
+        return {cid: (fp, next_at) for cid, fp, next_at in self._where_in(sql, tracker, ids)}
+
+    def escalation_floors(self, tracker: str, ids: Sequence[str]) -> dict[tuple[str, int], int]:
+        """The highest escalation level recorded per (case, epoch): a case's level never goes down."""
+        sql = (
+            "SELECT case_id, epoch, MAX(level) FROM escalations WHERE tracker = ? AND case_id IN ({}) "
+            "GROUP BY case_id, epoch"
+        )
+        return {(cid, epoch): lvl for cid, epoch, lvl in self._where_in(sql, tracker, ids)}
 
     def save_outcomes(self, db: sqlite3.Connection, tracker: str, rows: Iterable[tuple[object, ...]]) -> None:
         db.executemany(

@@ -275,7 +275,7 @@ def test_aliases_and_case_insensitive_level_names() -> None:
     assert evaluate(P, case(opened, "urgent"), opened).level == "P1"
 
 
-def test_evaluation_is_deterministic_and_reads_no_clock() -> None:
+def test_evaluation_is_deterministic() -> None:
     opened = den(2026, 11, 19, 9, 0).astimezone(UTC)
     c = case(opened, "P1", agent=[opened + timedelta(minutes=20)])
     now = opened + timedelta(hours=3)
