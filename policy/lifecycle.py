@@ -37,9 +37,12 @@ def _key(tl: Timeline, action: str, level: str) -> ActionKey:
 
 
 def _breach_notes(tl: Timeline, targets: tuple[TargetResult, ...]) -> list[PlannedAction]:
+    """A note per breach. A breach stays a fact once the target is met late, so a note that could not
+    be written while it was running is still owed; a periodic target's breach is keyed by how many
+    updates were missed, so each further miss gets its own note."""
     out = []
     for t in targets:
-        if t.state is TargetState.BREACHED and t.due_at is not None and t.met_at is None:
+        if t.state is TargetState.BREACHED and t.due_at is not None:
             action = f"breach.{t.name}"
             if t.missed:
                 action += f".{t.missed}"

@@ -17,6 +17,7 @@ from connectors.base import Change, ChangeKind, TrackerCase
 from policy.case import Case, LevelChange, StatusChange
 from policy.compiled import Policy
 from policy.evaluate import evaluate
+from policy.model import Metric
 from policy.results import Evaluation, PlannedAction, TargetState
 from sync.deployment import DUE_PREFIX, Notifications, TrackerSpec
 from sync.notify import Notification
@@ -67,8 +68,10 @@ def desired_fields(ev: Evaluation, escalation_floor: int = 0) -> dict[str, str |
         "next_due": instant_text(min(running)) if running and ev.open else None,
     }
     for t in ev.targets:
-        # a target met (on time or late) or a closed case has no due time to show
-        out[DUE_PREFIX + t.name] = instant_text(t.due_at) if t.met_at is None and ev.open else None
+        # a one-shot target that has stopped (met on time or late) has no due time left to show; a
+        # periodic one keeps its next due (its met_at is the last update); a closed case shows none
+        stopped = t.met_at is not None and t.metric != Metric.PERIODIC_UPDATE
+        out[DUE_PREFIX + t.name] = instant_text(t.due_at) if ev.open and not stopped else None
     return out
 
 

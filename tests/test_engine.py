@@ -284,3 +284,16 @@ def test_stepping_back_to_an_earlier_level_repeats_none_of_its_side_effects(env)
     notes = [c.body for c in tracker.comments(case_id) if not c.public]
     p2 = [n for n in notes if f"{case_id}:breach.first_response:P2:0" in n]
     assert len(p2) == 1, notes
+
+
+def test_periodic_update_due_is_written_while_the_case_is_open(env) -> None:  # type: ignore[no-untyped-def]
+    directory, tracker = env
+    opened = NOW - timedelta(minutes=30)
+    case_id = tracker.create_case("Ongoing P1", opened_at=opened, level="P1", status="Open")
+    tracker.add_comment(case_id, opened + timedelta(minutes=10), "agent", "On it.")
+    engine, _ = make_engine(directory, tracker)
+    engine.run_once()
+    fields = tracker.get_case(case_id).fields
+    # P1 updates every hour after the last public agent reply (opened + 10 min)
+    assert fields["casewarden_due_periodic_update"] == "2026-11-20T15:40:00Z"
+    assert fields.get("casewarden_due_first_response") is None  # answered: no due time left

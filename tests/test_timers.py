@@ -289,3 +289,15 @@ def test_a_case_opened_at_a_staff_only_level_is_flagged() -> None:
     assert any("staff-only" in f for f in flags)
     raised = case(opened, levels=[(opened, "P3"), (opened + timedelta(hours=1), "P1")])
     assert not any("staff-only" in f for f in evaluate(p, raised, opened + timedelta(hours=2)).flags)
+
+
+def test_breach_notes_for_met_late_and_missed_periodic_targets() -> None:
+    opened = den(2026, 11, 19, 9, 0)
+    late = case(opened, "P1", agent=[opened + timedelta(minutes=45)])  # first response due at 9:30
+    keys = {
+        str(a.key)
+        for a in evaluate(P, late, opened + timedelta(hours=3)).due
+        if a.key.action.startswith("breach.")
+    }
+    assert "C-1:breach.first_response:P1:0" in keys  # met late is still a breach
+    assert "C-1:breach.periodic_update.2:P1:0" in keys  # updates due 10:45 and 11:45 both missed
