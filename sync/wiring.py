@@ -15,9 +15,7 @@ from sync.notify import Channel, build_channel
 from sync.state import StateStore
 
 
-def build_connector(
-    deployment: Deployment, spec: TrackerSpec, *, clock: Callable[[], datetime] | None = None
-) -> Connector:
+def build_connector(deployment: Deployment, spec: TrackerSpec) -> Connector:
     if spec.type == "local":
         from connectors.local import LocalTracker
 
@@ -27,7 +25,7 @@ def build_connector(
                 f"{deployment.source}: tracker '{spec.name}' (local) needs settings.path, "
                 "the SQLite file of the embedded tracker"
             )
-        return LocalTracker(deployment.path(str(path)), clock=clock)
+        return LocalTracker(deployment.path(str(path)))
     raise ConfigError(
         f"{deployment.source}: tracker '{spec.name}': the {spec.type} connector is not part of "
         "this release yet; use type 'local' (the embedded tracker) meanwhile"
