@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 import holidays as pyholidays
 
-from policy.calendar import BusinessCalendar
+from casewarden.policy.calendar import BusinessCalendar
 
 ZONE_NAME = "America/Denver"
 DENVER = ZoneInfo(ZONE_NAME)

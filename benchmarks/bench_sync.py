@@ -55,9 +55,9 @@ def tracker_clock(start: datetime):  # type: ignore[no-untyped-def]
 
 
 def phase_generate(directory: Path, count: int) -> dict[str, float]:
-    from connectors.local import LocalTracker
-    from connectors.local.generator import generate, policy_profile
-    from policy.loader import load_policy
+    from casewarden.connectors.local import LocalTracker
+    from casewarden.connectors.local.generator import generate, policy_profile
+    from casewarden.policy.loader import load_policy
 
     tracker = LocalTracker(directory / "tracker.sqlite")
     t0 = time.perf_counter()
@@ -74,10 +74,10 @@ def phase_generate(directory: Path, count: int) -> dict[str, float]:
 
 
 def phase_evaluate(directory: Path) -> dict[str, float]:
-    from connectors.local import LocalTracker
-    from policy.errors import CaseError
-    from policy.evaluate import evaluate
-    from policy.loader import load_policy
+    from casewarden.connectors.local import LocalTracker
+    from casewarden.errors import CaseError
+    from casewarden.policy.evaluate import evaluate
+    from casewarden.policy.loader import load_policy
 
     pol = load_policy(PRESET)
     tracker = LocalTracker(directory / "tracker.sqlite")
@@ -98,12 +98,12 @@ def phase_evaluate(directory: Path) -> dict[str, float]:
 
 
 def phase_cycle(directory: Path, at: datetime, mutate_fraction: float) -> dict[str, float]:
-    from connectors.local import LocalTracker
-    from connectors.local.generator import mutate
-    from policy.loader import load_policy
-    from sync.deployment import load_deployment
-    from sync.engine import Engine
-    from sync.state import StateStore
+    from casewarden.connectors.local import LocalTracker
+    from casewarden.connectors.local.generator import mutate
+    from casewarden.policy.loader import load_policy
+    from casewarden.sync.deployment import load_deployment
+    from casewarden.sync.engine import Engine
+    from casewarden.sync.state import StateStore
 
     tracker = LocalTracker(directory / "tracker.sqlite", clock=tracker_clock(at + timedelta(seconds=1)))
     touched = (

@@ -1,6 +1,6 @@
 """Tracker connectors: translation between a tracker and the normalized case of ``policy``."""
 
-from connectors.base import (
+from casewarden.connectors.base import (
     BootstrapNeeds,
     BootstrapStep,
     Capabilities,

@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
-from policy.case import Case
+from casewarden.policy.case import Case
 
 MARKER_PREFIX = "casewarden:"
 

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from policy.calendar import BusinessCalendar
-from policy.durations import Duration, DurationKind
+from casewarden.policy.calendar import BusinessCalendar
+from casewarden.policy.durations import Duration, DurationKind
 
 
 def shift(t: datetime, seconds: float) -> datetime:

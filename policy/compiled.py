@@ -13,9 +13,9 @@ from functools import cached_property
 
 import holidays as holidays_pkg
 
-from policy.calendar import BusinessCalendar, Closure
-from policy.durations import Duration
-from policy.model import (
+from casewarden.policy.calendar import BusinessCalendar, Closure
+from casewarden.policy.durations import Duration
+from casewarden.policy.model import (
     ActionSpec,
     CalendarSpec,
     LevelSpec,

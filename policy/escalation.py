@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from policy.clock import add_duration
-from policy.compiled import EscalationPath, EscalationStep, Policy
-from policy.references import CUSTOMER_ESCALATION
-from policy.results import ActionKey, EscalationResult, PlannedAction
-from policy.timeline import Timeline
+from casewarden.policy.clock import add_duration
+from casewarden.policy.compiled import EscalationPath, EscalationStep, Policy
+from casewarden.policy.references import CUSTOMER_ESCALATION
+from casewarden.policy.results import ActionKey, EscalationResult, PlannedAction
+from casewarden.policy.timeline import Timeline
 
 
 def step_times(

@@ -9,16 +9,16 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from policy.case import Case
-from policy.clock import Measure, Span, measure
-from policy.compiled import Level, Policy, Target
-from policy.durations import Duration, DurationKind
-from policy.escalation import escalation_actions, evaluate_escalation
-from policy.intake import intake_flags
-from policy.lifecycle import lifecycle_actions
-from policy.model import Metric
-from policy.results import Evaluation, TargetResult, TargetState
-from policy.timeline import Timeline, build_timeline
+from casewarden.policy.case import Case
+from casewarden.policy.clock import Measure, Span, measure
+from casewarden.policy.compiled import Level, Policy, Target
+from casewarden.policy.durations import Duration, DurationKind
+from casewarden.policy.escalation import escalation_actions, evaluate_escalation
+from casewarden.policy.intake import intake_flags
+from casewarden.policy.lifecycle import lifecycle_actions
+from casewarden.policy.model import Metric
+from casewarden.policy.results import Evaluation, TargetResult, TargetState
+from casewarden.policy.timeline import Timeline, build_timeline
 
 
 def evaluate(policy: Policy, case: Case, now: datetime) -> Evaluation:

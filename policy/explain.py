@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from policy.case import Case, LevelChange, StatusChange
-from policy.compiled import Policy
-from policy.errors import CaseError
-from policy.escalation import step_times
-from policy.evaluate import evaluate_targets
-from policy.model import ActionSpec, PolicySpec, StatusCategory
-from policy.timeline import build_timeline
+from casewarden.errors import CaseError
+from casewarden.policy.case import Case, LevelChange, StatusChange
+from casewarden.policy.compiled import Policy
+from casewarden.policy.escalation import step_times
+from casewarden.policy.evaluate import evaluate_targets
+from casewarden.policy.model import ActionSpec, PolicySpec, StatusCategory
+from casewarden.policy.timeline import build_timeline
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from policy.compiled import Policy
-from policy.timeline import Timeline
+from casewarden.policy.compiled import Policy
+from casewarden.policy.timeline import Timeline
 
 
 def intake_flags(policy: Policy, tl: Timeline) -> list[str]:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import bisect
 from datetime import datetime
 
-from policy.clock import Span, add_duration, shift
-from policy.compiled import Policy
-from policy.durations import DurationKind
-from policy.model import Metric
-from policy.results import ActionKey, PlannedAction, TargetResult, TargetState
-from policy.timeline import Timeline
+from casewarden.policy.clock import Span, add_duration, shift
+from casewarden.policy.compiled import Policy
+from casewarden.policy.durations import DurationKind
+from casewarden.policy.model import Metric
+from casewarden.policy.results import ActionKey, PlannedAction, TargetResult, TargetState
+from casewarden.policy.timeline import Timeline
 
 RESTORATION_EVENTS = (Metric.RESTORATION.value, Metric.TEMPORARY_FIX.value)
 

@@ -20,11 +20,11 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from policy.compiled import Policy, compile_policy
-from policy.errors import PolicyError, PolicyProblem
-from policy.model import PolicySpec
-from policy.presets import preset_path
-from policy.references import Loc, check_references
+from casewarden.errors import PolicyError, PolicyProblem
+from casewarden.policy.compiled import Policy, compile_policy
+from casewarden.policy.model import PolicySpec
+from casewarden.policy.presets import preset_path
+from casewarden.policy.references import Loc, check_references
 
 
 def load_policy(source: str | Path) -> Policy:
@@ -47,7 +47,7 @@ def resolve_source(source: str | Path) -> Path:
     preset = preset_path(str(source))
     if preset is not None:
         return preset
-    from policy.presets import preset_names
+    from casewarden.policy.presets import preset_names
 
     close = difflib.get_close_matches(str(source), preset_names(), n=1)
     hint = f" Did you mean the preset '{close[0]}'?" if close else ""

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 
 import holidays as holidays_pkg
 
-from policy.durations import Duration, DurationKind
-from policy.model import Metric, PolicySpec
+from casewarden.policy.durations import Duration, DurationKind
+from casewarden.policy.model import Metric, PolicySpec
 
 Loc = tuple[str | int, ...]
 Problem = tuple[Loc, str]

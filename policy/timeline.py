@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from policy.case import Author, Case
-from policy.compiled import Level, Policy, Status
-from policy.errors import CaseError
+from casewarden.errors import CaseError
+from casewarden.policy.case import Author, Case
+from casewarden.policy.compiled import Level, Policy, Status
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 import click
 from rich.console import Console
 
-from policy.errors import CaseError, CasewardenError, ConfigError, LockedError, PolicyError
-from policy.explain import due_untouched, explain
-from policy.loader import load_policy
-from policy.presets import preset_names, preset_path
-from sync.logs import setup_logging
-from sync.render import render_tables
+from casewarden.errors import CaseError, CasewardenError, ConfigError, LockedError, PolicyError
+from casewarden.policy.explain import due_untouched, explain
+from casewarden.policy.loader import load_policy
+from casewarden.policy.presets import preset_names, preset_path
+from casewarden.sync.logs import setup_logging
+from casewarden.sync.render import render_tables
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
@@ -117,7 +117,7 @@ def _progress() -> tuple[Callable[[str, int], None] | None, Callable[[], None]]:
 )
 def demo(preset: str, cases: int, seed: int, keep: Path | None) -> None:
     """Full cycle on the embedded tracker with generated cases: plan, run, run again, report."""
-    from sync.demo import run_demo
+    from casewarden.sync.demo import run_demo
 
     sys.exit(run_demo(console, preset=preset, cases=cases, seed=seed, keep=keep))
 
@@ -137,7 +137,7 @@ def demo(preset: str, cases: int, seed: int, keep: Path | None) -> None:
 @click.option("--force", is_flag=True, help="overwrite existing files")
 def init(preset: str, tracker: str, directory: Path, force: bool) -> None:
     """Write a commented policy.yaml and casewarden.yaml to start from."""
-    from sync.init_files import write_init
+    from casewarden.sync.init_files import write_init
 
     policy_out, deploy_out = write_init(directory, preset, tracker, force=force)
     console.print(
@@ -152,9 +152,9 @@ def init(preset: str, tracker: str, directory: Path, force: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def plan(config: str, as_json: bool) -> None:
     """Print exactly what 'run' would do now; changes nothing."""
-    from sync.deployment import load_deployment
-    from sync.summary import cycle_json, print_cycle
-    from sync.wiring import Runtime
+    from casewarden.sync.deployment import load_deployment
+    from casewarden.sync.summary import cycle_json, print_cycle
+    from casewarden.sync.wiring import Runtime
 
     tick, stop = _progress()
     with Runtime(load_deployment(config), with_channels=False, progress=tick) as rt:
@@ -176,10 +176,10 @@ def plan(config: str, as_json: bool) -> None:
 def run(config: str, once: bool, every: str | None, as_json: bool) -> None:
     """Run sync cycles: exit 0 when all changes applied, 1 when some failed, 3 when another runner holds
     the lock, 4 when the tracker cannot be reached."""
-    from sync.deployment import load_deployment, parse_interval
-    from sync.scheduler import run_every
-    from sync.summary import cycle_json, print_cycle
-    from sync.wiring import Runtime
+    from casewarden.sync.deployment import load_deployment, parse_interval
+    from casewarden.sync.scheduler import run_every
+    from casewarden.sync.summary import cycle_json, print_cycle
+    from casewarden.sync.wiring import Runtime
 
     if once and every:
         raise click.UsageError("use --once or --every, not both")
@@ -222,9 +222,9 @@ def report(
     config: str, since: str | None, until: str | None, tracker: str | None, fmt: str, output: str | None
 ) -> None:
     """SLA attainment per level and target, breaches and how late, escalations reached."""
-    from sync.deployment import load_deployment
-    from sync.report import build_report, render_report
-    from sync.state import StateStore
+    from casewarden.sync.deployment import load_deployment
+    from casewarden.sync.report import build_report, render_report
+    from casewarden.sync.state import StateStore
 
     deployment = load_deployment(config)
     store = StateStore(deployment.state_path)
@@ -252,8 +252,8 @@ def report(
 def doctor(config: str) -> None:
     """Check the deployment: connection, permissions, mapping of every level and status, fields present,
     notification channels; exit 1 if anything needs fixing."""
-    from sync.deployment import load_deployment
-    from sync.doctor import run_doctor
+    from casewarden.sync.deployment import load_deployment
+    from casewarden.sync.doctor import run_doctor
 
     checks = run_doctor(load_deployment(config))
     for c in checks:
@@ -273,8 +273,8 @@ def doctor(config: str) -> None:
 @click.option("--apply", "do_apply", is_flag=True, help="create what is missing (default: only show it)")
 def bootstrap(config: str, do_apply: bool) -> None:
     """Show, then with --apply create, the tracker fields and statuses the deployment needs."""
-    from sync.deployment import load_deployment
-    from sync.wiring import Runtime, needs
+    from casewarden.sync.deployment import load_deployment
+    from casewarden.sync.wiring import Runtime, needs
 
     with Runtime(load_deployment(config), with_channels=False) as rt:
         for spec in rt.deployment.spec.trackers:
@@ -335,7 +335,7 @@ def policy_explain(file: str, fmt: str) -> None:
 @policy.command("schema")
 def policy_schema() -> None:
     """Print the JSON Schema of policy files, for editor completion and checks."""
-    from policy.model import PolicySpec
+    from casewarden.policy.model import PolicySpec
 
     schema = PolicySpec.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

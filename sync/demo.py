@@ -21,15 +21,15 @@ from pathlib import Path
 from rich.console import Console
 from rich.rule import Rule
 
-from connectors.base import ChangeKind
-from connectors.local import LocalTracker
-from connectors.local.generator import generate, policy_profile
-from policy.loader import load_policy
-from sync.deployment import load_deployment
-from sync.engine import CycleResult
-from sync.init_files import write_init
-from sync.summary import print_cycle
-from sync.wiring import Runtime
+from casewarden.connectors.base import ChangeKind
+from casewarden.connectors.local import LocalTracker
+from casewarden.connectors.local.generator import generate, policy_profile
+from casewarden.policy.loader import load_policy
+from casewarden.sync.deployment import load_deployment
+from casewarden.sync.engine import CycleResult
+from casewarden.sync.init_files import write_init
+from casewarden.sync.summary import print_cycle
+from casewarden.sync.wiring import Runtime
 
 DEFAULT_PRESET = "priority-lifecycle"
 
@@ -85,7 +85,7 @@ def run_demo(
         again = rt.engine.run_once()
         print_cycle(again, console)
         console.print(Rule("4. casewarden report"))
-        from sync.report import build_report, render_report
+        from casewarden.sync.report import build_report, render_report
 
         render_report(build_report(rt.state, until=now), report_format, None, console)  # type: ignore[arg-type]
     console.print(

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 
-from policy.errors import ConfigError
+from casewarden.errors import ConfigError
 
 # Logical fields casewarden keeps on a case; a deployment maps each to a tracker field (or leaves it out).
 LOGICAL_FIELDS = ("level", "escalation_level", "breached", "warning", "next_due")

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.base import HealthCheck
-from policy.errors import CasewardenError
-from sync.deployment import Deployment
-from sync.notify import build_channel
-from sync.wiring import Runtime, needs
+from casewarden.connectors.base import HealthCheck
+from casewarden.errors import CasewardenError
+from casewarden.sync.deployment import Deployment
+from casewarden.sync.notify import build_channel
+from casewarden.sync.wiring import Runtime, needs
 
 
 @dataclass(frozen=True)

@@ -19,16 +19,23 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from connectors.base import Change, ChangeKind, ChangeResult, Connector, TrackerCase
-from policy.compiled import Policy
-from policy.errors import CaseError, FatalConnectorError, NotifyError
-from policy.evaluate import evaluate
-from policy.results import Evaluation, TargetState
-from sync.deployment import Deployment, TrackerSpec
-from sync.notify import Channel
-from sync.planner import MOVES, CasePlan, PlannedNotification, action_keys, plan_converged, simulate
-from sync.snapshot import decode, encode, fingerprint
-from sync.state import AuditRow, Cursor, StateStore, iso
+from casewarden.connectors.base import Change, ChangeKind, ChangeResult, Connector, TrackerCase
+from casewarden.errors import CaseError, FatalConnectorError, NotifyError
+from casewarden.policy.compiled import Policy
+from casewarden.policy.evaluate import evaluate
+from casewarden.policy.results import Evaluation, TargetState
+from casewarden.sync.deployment import Deployment, TrackerSpec
+from casewarden.sync.notify import Channel
+from casewarden.sync.planner import (
+    MOVES,
+    CasePlan,
+    PlannedNotification,
+    action_keys,
+    plan_converged,
+    simulate,
+)
+from casewarden.sync.snapshot import decode, encode, fingerprint
+from casewarden.sync.state import AuditRow, Cursor, StateStore, iso
 
 log = logging.getLogger("casewarden.sync")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from policy.errors import ConfigError
-from policy.loader import load_policy
-from policy.presets import preset_path
+from casewarden.errors import ConfigError
+from casewarden.policy.loader import load_policy
+from casewarden.policy.presets import preset_path
 
 TRACKER_SETTINGS = {
     "local": """    type: local

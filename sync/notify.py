@@ -7,9 +7,9 @@ webhooks accept it because the body carries ``text``). Both share three rules:
   level:epoch``) in a header and in the payload, and e-mail derives its Message-ID from it, so when a
   crash makes the engine send again the receiving side can tell it is a duplicate;
 * **retry passing failures, never permanent ones**: waits and attempts come from
-  :func:`sync.retrying.retrying`; what is passing comes from :func:`sync.retrying.classify_status`
+  :func:`casewarden.connectors.retrying.retrying`; what is passing comes from :func:`casewarden.errors.classify_status`
   (HTTP) or the SMTP reply class (4xx passing, 5xx permanent). When retries run out, or at once for a
-  permanent failure, :class:`policy.errors.NotifyError` is raised;
+  permanent failure, :class:`casewarden.errors.NotifyError` is raised;
 * **secrets stay secret**: SMTP passwords, webhook URLs (whose path *is* the credential for Slack) and
   header values come only from the environment, and never appear in exception messages, logs or
   reprs. Webhook URLs are shown as ``scheme://host/***``; response bodies are never quoted (they may
@@ -37,8 +37,14 @@ from urllib.parse import quote, urlsplit
 import requests
 import tenacity
 
-from policy.errors import ConfigError, NotifyError, RetriableConnectorError
-from sync.retrying import classify_status, retry_after_seconds, retrying
+from casewarden.connectors.retrying import retrying
+from casewarden.errors import (
+    ConfigError,
+    NotifyError,
+    RetriableNotifyError,
+    classify_status,
+    retry_after_seconds,
+)
 
 __all__ = [
     "Channel",
@@ -237,7 +243,7 @@ def _deliver(
     retry = retrying(attempts=attempts, sleep=sleep).copy(before_sleep=_retry_logger(kind, name, n))
     try:
         retry(once, *args)
-    except RetriableConnectorError as exc:
+    except RetriableNotifyError as exc:
         raise NotifyError(_redact(f"{exc} (gave up on {n.key} after {attempts} attempts)", secrets)) from exc
     return _attempts_made(retry)
 
@@ -360,7 +366,7 @@ class EmailChannel:
         return smtplib.SMTP(self.host, self.port, local_hostname=self.local_hostname, timeout=self.timeout)
 
     def _deliver_once(self, msg: EmailMessage) -> None:
-        """One SMTP session. Raises RetriableConnectorError (passing) or NotifyError (permanent)."""
+        """One SMTP session. Raises RetriableNotifyError (passing) or NotifyError (permanent)."""
         smtp: smtplib.SMTP | None = None
         stage = "connect"
         delivered = False
@@ -400,7 +406,7 @@ class EmailChannel:
             codes = sorted({code for code, _ in exc.recipients.values()})
             shown = ", ".join(str(c) for c in codes)
             if codes and all(400 <= c <= 499 for c in codes):
-                return RetriableConnectorError(f"{where}: recipients refused for now (SMTP {shown} at RCPT)")
+                return RetriableNotifyError(f"{where}: recipients refused for now (SMTP {shown} at RCPT)")
             return NotifyError(f"{where}: recipients refused (SMTP {shown} at RCPT), not retried")
         if isinstance(exc, smtplib.SMTPResponseException):
             code = exc.smtp_code
@@ -409,10 +415,10 @@ class EmailChannel:
             elif isinstance(exc, smtplib.SMTPDataError):
                 stage = "DATA"
             if 400 <= code <= 499:
-                return RetriableConnectorError(f"{where}: temporary failure (SMTP {code} at {stage})")
+                return RetriableNotifyError(f"{where}: temporary failure (SMTP {code} at {stage})")
             return NotifyError(f"{where}: permanent failure (SMTP {code} at {stage}), not retried")
         if isinstance(exc, smtplib.SMTPServerDisconnected):
-            return RetriableConnectorError(f"{where}: server disconnected at {stage}")
+            return RetriableNotifyError(f"{where}: server disconnected at {stage}")
         if isinstance(exc, smtplib.SMTPNotSupportedError):
             offer = {"STARTTLS": "STARTTLS", "AUTH": "AUTH"}.get(stage, "a required extension")
             return NotifyError(f"{where}: server does not offer {offer}, not retried")
@@ -423,10 +429,10 @@ class EmailChannel:
                 f"{where}: TLS certificate not trusted ({exc.verify_message or exc.reason}), not retried"
             )
         if isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError):
-            return RetriableConnectorError(f"{where}: TLS connection dropped at {stage}")
+            return RetriableNotifyError(f"{where}: TLS connection dropped at {stage}")
         if isinstance(exc, ssl.SSLError):
             return NotifyError(f"{where}: TLS failure at {stage} ({exc.reason}), not retried")
-        return RetriableConnectorError(f"{where}: connection failed at {stage} ({type(exc).__name__})")
+        return RetriableNotifyError(f"{where}: connection failed at {stage} ({type(exc).__name__})")
 
 
 def _close_quietly(smtp: smtplib.SMTP, *, polite: bool) -> None:
@@ -557,7 +563,7 @@ class WebhookChannel:
         except requests.exceptions.SSLError:
             raise NotifyError(f"{where}: TLS failure, not retried") from None
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise RetriableConnectorError(f"{where}: {type(exc).__name__}") from None
+            raise RetriableNotifyError(f"{where}: {type(exc).__name__}") from None
         except requests.RequestException as exc:
             raise NotifyError(f"{where}: request failed ({type(exc).__name__}), not retried") from None
         with response:
@@ -567,7 +573,7 @@ class WebhookChannel:
                 return
             if verdict == "retry":
                 wait = retry_after_seconds(response.headers.get("Retry-After"), now=datetime.now(UTC))
-                raise RetriableConnectorError(f"{where}: HTTP {status}", retry_after=wait)
+                raise RetriableNotifyError(f"{where}: HTTP {status}", retry_after=wait)
             kind = "refused the notification" if verdict == "skip" else "rejected the request"
             raise NotifyError(f"{where}: HTTP {status}, endpoint {kind}, not retried")
 

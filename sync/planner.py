@@ -13,14 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from connectors.base import Change, ChangeKind, TrackerCase
-from policy.case import Case, LevelChange, StatusChange
-from policy.compiled import Policy
-from policy.evaluate import evaluate
-from policy.model import Metric
-from policy.results import Evaluation, PlannedAction, TargetState
-from sync.deployment import DUE_PREFIX, Notifications, TrackerSpec
-from sync.notify import Notification
+from casewarden.connectors.base import Change, ChangeKind, TrackerCase
+from casewarden.policy.case import Case, LevelChange, StatusChange
+from casewarden.policy.compiled import Policy
+from casewarden.policy.evaluate import evaluate
+from casewarden.policy.model import Metric
+from casewarden.policy.results import Evaluation, PlannedAction, TargetState
+from casewarden.sync.deployment import DUE_PREFIX, Notifications, TrackerSpec
+from casewarden.sync.notify import Notification
 
 # Ledger states after which a side effect is never planned again: done, or a notification whose delivery
 # is unknown after a crash (resending could page someone twice).

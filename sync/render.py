@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from policy.explain import Table
+from casewarden.policy.explain import Table
 
 
 def tables_as_json(tables: Sequence[Table]) -> list[dict[str, Any]]:

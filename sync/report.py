@@ -34,9 +34,9 @@ from rich.console import Console
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from policy.explain import Table
-from sync.render import render_tables
-from sync.state import StateStore, iso
+from casewarden.policy.explain import Table
+from casewarden.sync.render import render_tables
+from casewarden.sync.state import StateStore, iso
 
 __all__ = [
     "CSV_COLUMNS",

@@ -15,7 +15,7 @@ from types import FrameType
 
 import schedule
 
-from policy.errors import LockedError
+from casewarden.errors import LockedError
 
 log = logging.getLogger("casewarden.scheduler")
 

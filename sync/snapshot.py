@@ -9,8 +9,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.base import TrackerCase
-from policy.case import Author, Case, LevelChange, Link, Milestone, Reply, StatusChange
+from casewarden.connectors.base import TrackerCase
+from casewarden.policy.case import Author, Case, LevelChange, Link, Milestone, Reply, StatusChange
 
 
 def _t(d: datetime | None) -> float | None:

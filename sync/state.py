@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from policy.errors import LockedError, StateError
+from casewarden.errors import LockedError, StateError
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema

@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.console import Console
 
-from sync.engine import CycleResult, TrackerResult
+from casewarden.sync.engine import CycleResult, TrackerResult
 
 
 def cycle_json(result: CycleResult) -> dict[str, Any]:

@@ -5,19 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
-from connectors.base import BootstrapNeeds, Connector
-from policy.compiled import Policy
-from policy.errors import ConfigError
-from policy.loader import load_policy
-from sync.deployment import DUE_PREFIX, LOGICAL_FIELDS, Deployment, TrackerSpec
-from sync.engine import Engine
-from sync.notify import Channel, build_channel
-from sync.state import StateStore
+from casewarden.connectors.base import BootstrapNeeds, Connector
+from casewarden.errors import ConfigError
+from casewarden.policy.compiled import Policy
+from casewarden.policy.loader import load_policy
+from casewarden.sync.deployment import DUE_PREFIX, LOGICAL_FIELDS, Deployment, TrackerSpec
+from casewarden.sync.engine import Engine
+from casewarden.sync.notify import Channel, build_channel
+from casewarden.sync.state import StateStore
 
 
 def build_connector(deployment: Deployment, spec: TrackerSpec) -> Connector:
     if spec.type == "local":
-        from connectors.local import LocalTracker
+        from casewarden.connectors.local import LocalTracker
 
         path = spec.settings.get("path")
         if not path:

@@ -22,7 +22,7 @@ from typing import ClassVar, Protocol
 
 import pytest
 
-from connectors.base import (
+from casewarden.connectors.base import (
     BootstrapNeeds,
     BootstrapStep,
     Capabilities,
@@ -32,7 +32,7 @@ from connectors.base import (
     HealthCheck,
     TrackerCase,
 )
-from policy.case import Author, LevelChange, Link, Milestone, Reply, StatusChange
+from casewarden.policy.case import Author, LevelChange, Link, Milestone, Reply, StatusChange
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)

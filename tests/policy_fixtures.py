@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from policy.case import Author, Case, LevelChange, Milestone, Reply, StatusChange
-from policy.compiled import Policy
-from policy.loader import load_policy_text
+from casewarden.policy.case import Author, Case, LevelChange, Milestone, Reply, StatusChange
+from casewarden.policy.compiled import Policy
+from casewarden.policy.loader import load_policy_text
 
 DEN = ZoneInfo("America/Denver")
 UTC = ZoneInfo("UTC")

@@ -8,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from connectors.base import Change, Connector
-from connectors.local import LocalTracker
-from connectors.local.generator import generate
-from policy.loader import load_policy_text
-from sync.deployment import load_deployment
-from sync.engine import Engine
-from sync.notify import Channel, Notification
-from sync.state import StateStore
+from casewarden.connectors.base import Change, Connector
+from casewarden.connectors.local import LocalTracker
+from casewarden.connectors.local.generator import generate
+from casewarden.policy.loader import load_policy_text
+from casewarden.sync.deployment import load_deployment
+from casewarden.sync.engine import Engine
+from casewarden.sync.notify import Channel, Notification
+from casewarden.sync.state import StateStore
 from tests.policy_fixtures import POLICY
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from policy.calendar import BusinessCalendar, Closure
+from casewarden.policy.calendar import BusinessCalendar, Closure
 
 DENVER = ZoneInfo("America/Denver")
 LONDON = ZoneInfo("Europe/London")

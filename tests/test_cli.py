@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from connectors.local import LocalTracker
-from connectors.local.generator import generate
-from policy.loader import load_policy
-from sync.cli import EXIT_LOCKED, EXIT_OK, EXIT_PROBLEMS, main
-from sync.state import StateStore
+from casewarden.connectors.local import LocalTracker
+from casewarden.connectors.local.generator import generate
+from casewarden.policy.loader import load_policy
+from casewarden.sync.cli import EXIT_LOCKED, EXIT_OK, EXIT_PROBLEMS, main
+from casewarden.sync.state import StateStore
 
 PRESET = "priority-lifecycle"
 

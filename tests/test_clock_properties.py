@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policy.calendar import BusinessCalendar
-from policy.clock import Span, measure
+from casewarden.policy.calendar import BusinessCalendar
+from casewarden.policy.clock import Span, measure
 
 OFFICE = BusinessCalendar(
     "office",

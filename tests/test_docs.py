@@ -9,8 +9,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from policy.loader import load_policy_text
-from sync.cli import main
+from casewarden.policy.loader import load_policy_text
+from casewarden.sync.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()

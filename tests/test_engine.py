@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import ChangeKind
-from policy.errors import LockedError
-from sync.state import StateStore
+from casewarden.connectors.base import ChangeKind
+from casewarden.errors import LockedError
+from casewarden.sync.state import StateStore
 from tests.sync_fixtures import (
     NOW,
     RecordingChannel,
@@ -165,7 +165,7 @@ def test_cursor_never_passes_the_cycle_start_and_ties_are_not_lost(env) -> None:
 
 
 def test_state_schema_is_versioned_and_migrations_run_once(tmp_path: Path) -> None:
-    from sync.state import MIGRATIONS
+    from casewarden.sync.state import MIGRATIONS
 
     s1 = StateStore(tmp_path / "s.sqlite")
     assert s1.version == len(MIGRATIONS)
@@ -176,15 +176,15 @@ def test_state_schema_is_versioned_and_migrations_run_once(tmp_path: Path) -> No
 
 
 def test_an_older_state_file_is_upgraded_in_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sync.state
+    import casewarden.sync.state as state_module
 
-    full = sync.state.MIGRATIONS
-    monkeypatch.setattr(sync.state, "MIGRATIONS", full[:1])
+    full = state_module.MIGRATIONS
+    monkeypatch.setattr(state_module, "MIGRATIONS", full[:1])
     old = StateStore(tmp_path / "s.sqlite")
     old.db.execute("INSERT INTO snapshots VALUES ('local', 'L-1', NULL, NULL, '{}')")
     assert old.version == 1
     old.close()
-    monkeypatch.setattr(sync.state, "MIGRATIONS", full)
+    monkeypatch.setattr(state_module, "MIGRATIONS", full)
     new = StateStore(tmp_path / "s.sqlite")
     assert new.version == len(full)
     assert new.db.execute("SELECT case_id, fingerprint FROM snapshots").fetchall() == [("L-1", None)]
@@ -215,8 +215,8 @@ trackers:
 
 
 def test_one_deployment_governs_several_trackers(tmp_path: Path) -> None:
-    from sync.deployment import load_deployment
-    from sync.engine import Engine
+    from casewarden.sync.deployment import load_deployment
+    from casewarden.sync.engine import Engine
     from tests.policy_fixtures import policy
 
     write_deployment(tmp_path, deployment_text=TWO_TRACKERS)

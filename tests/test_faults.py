@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import Change, ChangeKind
-from policy.errors import SkippableConnectorError
+from casewarden.connectors.base import Change, ChangeKind
+from casewarden.errors import SkippableConnectorError
 from tests.sync_fixtures import (
     NOW,
     RecordingChannel,
@@ -119,7 +119,7 @@ CRASH_SCRIPT = textwrap.dedent("""
     import os, sys
     sys.path.insert(0, {root!r})
     from pathlib import Path
-    from sync.engine import Engine
+    from casewarden.sync.engine import Engine
     from tests.sync_fixtures import generated_tracker, make_engine, RecordingChannel
 
     directory = Path({directory!r})

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.local import LocalTracker, Vocabulary, default_level_weights, generate, mutate
-from policy.case import Author, Case
+from casewarden.connectors.local import LocalTracker, Vocabulary, default_level_weights, generate, mutate
+from casewarden.policy.case import Author, Case
 
 LEVELS = ("S1", "S2", "S3", "S4")
 STATUSES = {

@@ -13,15 +13,15 @@ from hypothesis import HealthCheck as HypothesisHealthCheck
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.base import BootstrapNeeds, Change, ChangeKind, marker_text
-from connectors.local import CaseRecord, LocalTracker
-from connectors.local.tracker import SCHEMA_VERSION
-from policy.case import Author, LevelChange, Link, Milestone, Reply, StatusChange
-from policy.errors import (
+from casewarden.connectors.base import BootstrapNeeds, Change, ChangeKind, marker_text
+from casewarden.connectors.local import CaseRecord, LocalTracker
+from casewarden.connectors.local.tracker import SCHEMA_VERSION
+from casewarden.errors import (
     FatalConnectorError,
     RetriableConnectorError,
     SkippableConnectorError,
 )
+from casewarden.policy.case import Author, LevelChange, Link, Milestone, Reply, StatusChange
 from tests.connector_contract import HOUR, MINUTE, T0, ConnectorContract
 
 FAR = datetime(2100, 1, 1, tzinfo=UTC)

@@ -26,8 +26,8 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from policy.errors import ConfigError, NotifyError
-from sync.notify import (
+from casewarden.errors import ConfigError, NotifyError
+from casewarden.sync.notify import (
     EmailChannel,
     Notification,
     WebhookChannel,

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from policy.errors import PolicyError, PolicyProblem
-from policy.loader import load_policy, load_policy_text
-from policy.presets import preset_names, preset_path
-from sync.cli import main
+from casewarden.errors import PolicyError, PolicyProblem
+from casewarden.policy.loader import load_policy, load_policy_text
+from casewarden.policy.presets import preset_names, preset_path
+from casewarden.sync.cli import main
 
 # Shape mistakes: found by the schema (pydantic) pass.
 SHAPE = """\

@@ -18,14 +18,14 @@ from functools import cache
 import pytest
 from click.testing import CliRunner
 
-from policy.case import Author, Case, LevelChange, Link, Milestone, Reply, StatusChange
-from policy.compiled import Policy
-from policy.evaluate import evaluate
-from policy.explain import due_untouched
-from policy.loader import load_policy
-from policy.presets import preset_names, preset_path
-from policy.results import Evaluation, PlannedAction, TargetResult, TargetState
-from sync.cli import main
+from casewarden.policy.case import Author, Case, LevelChange, Link, Milestone, Reply, StatusChange
+from casewarden.policy.compiled import Policy
+from casewarden.policy.evaluate import evaluate
+from casewarden.policy.explain import due_untouched
+from casewarden.policy.loader import load_policy
+from casewarden.policy.presets import preset_names, preset_path
+from casewarden.policy.results import Evaluation, PlannedAction, TargetResult, TargetState
+from casewarden.sync.cli import main
 
 PRESETS = (
     "severity-follow-the-sun",

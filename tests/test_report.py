@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from sync.report import (
+from casewarden.sync.report import (
     CSV_COLUMNS,
     Attainment,
     Report,
@@ -28,7 +28,7 @@ from sync.report import (
     human_duration,
     render_report,
 )
-from sync.state import StateStore, iso
+from casewarden.sync.state import StateStore, iso
 
 MARCH = datetime(2024, 3, 1, tzinfo=UTC)
 END_OF_MARCH = datetime(2024, 3, 31, 23, 59, 59, tzinfo=UTC)

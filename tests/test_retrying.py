@@ -15,13 +15,13 @@ from email.utils import format_datetime
 import pytest
 import requests
 
-from policy.errors import (
+from casewarden.connectors.retrying import classify_status, retry_after_seconds, retrying
+from casewarden.errors import (
     FatalConnectorError,
     NotifyError,
     RetriableConnectorError,
     SkippableConnectorError,
 )
-from sync.retrying import classify_status, retry_after_seconds, retrying
 
 NOW = datetime(2026, 11, 20, 10, 0, 0, tzinfo=UTC)
 

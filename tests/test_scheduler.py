@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from policy.errors import LockedError
-from sync.scheduler import run_every
+from casewarden.errors import LockedError
+from casewarden.sync.scheduler import run_every
 
 
 def test_a_failed_cycle_does_not_stop_the_loop(caplog: pytest.LogCaptureFixture) -> None:
@@ -52,7 +52,7 @@ def test_stop_event_ends_the_loop_between_cycles() -> None:
 SCRIPT = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, {root!r})
-    from sync.scheduler import run_every
+    from casewarden.sync.scheduler import run_every
     done = []
     def cycle():
         print("cycle start", flush=True)

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from policy.errors import CaseError
-from policy.evaluate import evaluate
-from policy.results import TargetState
+from casewarden.errors import CaseError
+from casewarden.policy.evaluate import evaluate
+from casewarden.policy.results import TargetState
 from tests.policy_fixtures import UTC, case, den, policy
 
 P = policy()

@@ -4,8 +4,8 @@ It lets casewarden run with nothing else installed (``casewarden demo``) and is 
 benchmarks run against.
 """
 
-from connectors.local.generator import Vocabulary, default_level_weights, generate, mutate
-from connectors.local.tracker import CaseRecord, Comment, FaultHook, LocalTracker
+from casewarden.connectors.local.generator import Vocabulary, default_level_weights, generate, mutate
+from casewarden.connectors.local.tracker import CaseRecord, Comment, FaultHook, LocalTracker
 
 __all__ = [
     "CaseRecord",

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.local.tracker import CaseRecord, LocalTracker
-from policy.case import Author
-from policy.compiled import Policy
+from casewarden.connectors.local.tracker import CaseRecord, LocalTracker
+from casewarden.policy.case import Author
+from casewarden.policy.compiled import Policy
 
 __all__ = ["DEFAULT_CHANNELS", "STATUS_VOCABULARY_META", "Vocabulary", "generate", "mutate"]
 

@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from connectors.base import (
+from casewarden.connectors.base import (
     MARKER_PREFIX,
     BootstrapNeeds,
     BootstrapStep,
@@ -50,12 +50,12 @@ from connectors.base import (
     TrackerCase,
     marker_text,
 )
-from policy.case import Author, Case, LevelChange, Link, Milestone, Reply, StatusChange
-from policy.errors import (
+from casewarden.errors import (
     FatalConnectorError,
     RetriableConnectorError,
     SkippableConnectorError,
 )
+from casewarden.policy.case import Author, Case, LevelChange, Link, Milestone, Reply, StatusChange
 
 __all__ = ["ID_PREFIX", "SCHEMA", "SCHEMA_VERSION", "CaseRecord", "Comment", "FaultHook", "LocalTracker"]
 

@@ -1,0 +1,1 @@
+"""casewarden: support case handling policy as code, enforced on the trackers a team already uses."""
