@@ -7,26 +7,21 @@ name, since most broken references are typos.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 import holidays as holidays_pkg
 
 from casewarden.policy.durations import Duration, DurationKind
+from casewarden.policy.located import Loc, unknown_name
 from casewarden.policy.model import Metric, PolicySpec
 
-Loc = tuple[str | int, ...]
 Problem = tuple[Loc, str]
 
 CUSTOMER_ESCALATION = "customer_escalation"
 
 
 def _unknown(kind: str, name: str, valid: Iterable[str]) -> str:
-    options = sorted(set(valid))
-    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
-    allowed = ", ".join(options) if options else "none are defined"
-    return f"unknown {kind} '{name}'{hint} (allowed: {allowed})"
+    return unknown_name(kind, name, valid)
 
 
 def check_references(spec: PolicySpec) -> list[Problem]:
