@@ -83,7 +83,7 @@ def phase_evaluate(directory: Path) -> dict[str, float]:
     tracker = LocalTracker(directory / "tracker.sqlite")
     gc.collect()
     tracemalloc.start()
-    cases = [tc.case for page in tracker.read_changed(None, NOW) for tc in page]
+    cases = [tc.case for page in tracker.pages_between(None, NOW) for tc in page]
     held, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     t0 = time.perf_counter()

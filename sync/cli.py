@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.console import Console
 
+from casewarden.connectors.registry import connector_types
 from casewarden.errors import CaseError, CasewardenError, ConfigError, LockedError, PolicyError
 from casewarden.policy.explain import due_untouched, explain
 from casewarden.policy.loader import load_policy
@@ -125,7 +126,11 @@ def demo(preset: str, cases: int, seed: int, keep: Path | None) -> None:
 @main.command("init")
 @click.option("--preset", required=True, help="preset to start from (see: casewarden policy presets)")
 @click.option(
-    "--tracker", type=click.Choice(["local", "zendesk", "jira"]), default="local", show_default=True
+    "--tracker",
+    type=click.Choice(connector_types()),
+    default="local",
+    show_default=True,
+    help="connector type (installed connectors, plugins included)",
 )
 @click.option(
     "--dir",
@@ -166,6 +171,8 @@ def plan(config: str, as_json: bool) -> None:
         click.echo(json.dumps(cycle_json(result), indent=2))
     else:
         print_cycle(result, console)
+    if result.tracker_errors:
+        sys.exit(EXIT_TRACKER)
 
 
 @main.command("run")
@@ -175,7 +182,7 @@ def plan(config: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print each cycle's summary as JSON")
 def run(config: str, once: bool, every: str | None, as_json: bool) -> None:
     """Run sync cycles: exit 0 when all changes applied, 1 when some failed, 3 when another runner holds
-    the lock, 4 when the tracker cannot be reached."""
+    the lock, 4 when a tracker could not be reached (the other trackers still ran)."""
     from casewarden.sync.deployment import load_deployment, parse_interval
     from casewarden.sync.scheduler import run_every
     from casewarden.sync.summary import cycle_json, print_cycle
@@ -196,6 +203,8 @@ def run(config: str, once: bool, every: str | None, as_json: bool) -> None:
                 click.echo(json.dumps(cycle_json(result)))
             else:
                 print_cycle(result, console)
+            if result.tracker_errors:
+                return EXIT_TRACKER
             failed = any(t.failed or t.notify_failed for t in result.trackers)
             return EXIT_PROBLEMS if failed else EXIT_OK
 
@@ -276,22 +285,41 @@ def bootstrap(config: str, do_apply: bool) -> None:
     from casewarden.sync.deployment import load_deployment
     from casewarden.sync.wiring import Runtime, needs
 
+    failed = False
     with Runtime(load_deployment(config), with_channels=False) as rt:
         for spec in rt.deployment.spec.trackers:
-            conn = rt.connectors[spec.name]
+            conn = rt.connectors.get(spec.name)
+            if conn is None:
+                err_console.print(
+                    f"[red]error[/red] {spec.name}: {rt.unavailable[spec.name]}", highlight=False
+                )
+                failed = True
+                continue
             steps = conn.bootstrap_plan(needs(rt.policy, spec))
-            missing = [s for s in steps if not s.exists]
+            missing = [s for s in steps if not s.exists and not s.manual]
+            manual = [s for s in steps if not s.exists and s.manual]
             for s in steps:
-                state = "exists " if s.exists else ("create " if do_apply else "missing")
+                state = (
+                    "exists "
+                    if s.exists
+                    else ("admin  " if s.manual else ("create " if do_apply else "missing"))
+                )
                 console.print(
                     f"  {state} {spec.name}: {s.kind} {s.name}" + (f" ({s.detail})" if s.detail else ""),
                     highlight=False,
+                    markup=False,
                 )
+            for s in manual:
+                console.print(f"    an admin must: {s.manual}", highlight=False, markup=False)
             if do_apply and missing:
                 conn.bootstrap_apply(missing)
                 console.print(f"{spec.name}: created {len(missing)}")
             elif missing:
                 console.print(f"{spec.name}: {len(missing)} missing; run again with --apply to create them")
+            if manual:
+                console.print(f"{spec.name}: {len(manual)} step(s) casewarden cannot do; see above")
+    if failed:
+        sys.exit(EXIT_TRACKER)
 
 
 @main.group()

@@ -10,20 +10,40 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError
 
-from casewarden.errors import ConfigError
+from casewarden.connectors.base import Connector, ConnectorSettings
+from casewarden.connectors.registry import connector_class
+from casewarden.connectors.sources import CaseSources
+from casewarden.errors import ConfigError, Problem
+from casewarden.policy.located import (
+    Loc,
+    YamlProblems,
+    from_validation,
+    load_tree,
+    locate,
+    plain,
+    unknown_name,
+)
 
 # Logical fields casewarden keeps on a case; a deployment maps each to a tracker field (or leaves it out).
 LOGICAL_FIELDS = ("level", "escalation_level", "breached", "warning", "next_due")
 DUE_PREFIX = "due."
-_SECRET_KEY = re.compile(r"(token|password|secret|api_key|apikey)$", re.IGNORECASE)
+
+#: A key that names a credential, anywhere in the file. Such a value must come from the environment:
+#: write ``<key>_env: NAME_OF_VARIABLE`` instead.
+SECRET_KEY = re.compile(
+    r"(^|[_-])(token|tokens|password|passwd|pass|secret|secrets|api[_-]?key|apikey|credentials?|"
+    r"private[_-]?key|auth|authorization|bearer|pat|client[_-]?secret|access[_-]?key|session[_-]?key|"
+    r"cookie|signing[_-]?key|webhook[_-]?secret)$",
+    re.IGNORECASE,
+)
+#: A URL with a password in it (``https://user:secret@host``).
+CREDENTIAL_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s:]*:[^/@\s]+@", re.IGNORECASE)
 
 
 class Strict(BaseModel):
@@ -53,8 +73,11 @@ class FieldMap(Strict):
 
 
 class TrackerSpec(Strict):
-    name: str
-    type: Literal["local", "zendesk", "jira"]
+    """One tracker a deployment enforces the policy on. ``settings`` are the connector's own (its
+    ``Settings`` model validates them, with file and line); the rest is the same for every connector."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    type: str = Field(description="connector type: local, zendesk, jira, or a plugin's")
     settings: dict[str, Any] = Field(
         default_factory=dict,
         description="connection settings; secrets as *_env keys naming environment variables",
@@ -62,18 +85,11 @@ class TrackerSpec(Strict):
     levels: dict[str, str] = Field(default_factory=dict, description="policy level -> tracker priority")
     statuses: dict[str, str] = Field(default_factory=dict, description="policy status -> tracker status")
     fields: FieldMap = Field(default_factory=FieldMap)
-    batch_size: int = Field(100, ge=1, le=1000)
-
-    @field_validator("settings")
-    @classmethod
-    def _no_inline_secrets(cls, v: dict[str, Any]) -> dict[str, Any]:
-        for key in v:
-            if _SECRET_KEY.search(key):
-                raise ValueError(
-                    f"'{key}' looks like a secret: secrets come from the environment; "
-                    f"write '{key}_env: NAME_OF_VARIABLE' instead"
-                )
-        return v
+    case_data: CaseSources = Field(default_factory=CaseSources, description="where case data comes from")
+    batch_size: int = Field(100, ge=1, le=1000, description="cases per write batch")
+    time_budget: float | None = Field(
+        None, gt=0, le=86_400, description="seconds this tracker's part of a cycle may take"
+    )
 
 
 class Notifications(Strict):
@@ -101,12 +117,23 @@ class DeploymentSpec(Strict):
 
 
 class Deployment:
-    """A loaded deployment: the spec plus the directory relative paths are resolved against."""
+    """A loaded deployment: the spec, the directory relative paths are resolved against, each tracker's
+    connector class and validated settings, and the YAML tree (to locate later problems)."""
 
-    def __init__(self, spec: DeploymentSpec, base: Path, source: str):
+    def __init__(
+        self,
+        spec: DeploymentSpec,
+        base: Path,
+        source: str,
+        *,
+        tree: Any = None,
+        connectors: Mapping[str, tuple[type[Connector], ConnectorSettings]] | None = None,
+    ):
         self.spec = spec
         self.base = base
         self.source = source
+        self.tree = tree
+        self.connectors = dict(connectors or {})
 
     def path(self, relative: str) -> Path:
         p = Path(relative).expanduser()
@@ -126,9 +153,20 @@ class Deployment:
             if t.name == name:
                 return t
         raise ConfigError(
-            f"{self.source}: no tracker named '{name}' "
-            f"(trackers: {', '.join(t.name for t in self.spec.trackers)})"
+            f"{self.source}: " + unknown_name("tracker", name, [t.name for t in self.spec.trackers])
         )
+
+    def connector_of(self, name: str) -> tuple[type[Connector], ConnectorSettings]:
+        """The connector class and validated settings of tracker ``name``."""
+        if name not in self.connectors:
+            spec = self.tracker(name)
+            cls = connector_class(spec.type)
+            self.connectors[name] = (cls, cls.Settings.model_validate(spec.settings))
+        return self.connectors[name]
+
+    def problem(self, loc: Loc, message: str) -> Problem:
+        """A problem located in this deployment file."""
+        return locate(self.source, self.tree, loc, message)
 
 
 def parse_interval(text: str) -> int:
@@ -140,37 +178,103 @@ def parse_interval(text: str) -> int:
 
 
 def load_deployment(path: str | Path) -> Deployment:
+    """Read and check a deployment file; every mistake is reported at once, each with file:line:col, the
+    field and what is allowed (the connectors' own settings included)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
-    except OSError as exc:
+    except FileNotFoundError:
         raise ConfigError(
-            f"{p}: cannot read the deployment file ({exc.strerror}); "
-            "create one with 'casewarden init --preset NAME'"
+            f"{p}: no such deployment file; create one with 'casewarden init --preset NAME'"
         ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError(f"{p}: cannot read the deployment file ({reason})") from None
+    return load_deployment_text(text, filename=str(p), base=p.resolve().parent)
+
+
+def load_deployment_text(
+    text: str, *, filename: str = "<deployment>", base: Path | None = None
+) -> Deployment:
     try:
-        data = YAML(typ="safe").load(text)
-    except MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else "?"
-        raise ConfigError(f"{p}:{line}: not valid YAML: {exc.problem}") from None
+        tree = load_tree(
+            text, filename=filename, what="a deployment file is a mapping with keys 'policy', 'trackers', ..."
+        )
+    except YamlProblems as exc:
+        raise ConfigError(exc.problems) from None
+    data = plain(tree)
+    problems = [locate(filename, tree, loc, msg) for loc, msg in inline_secrets(data)]
     try:
         spec = DeploymentSpec.model_validate(data)
     except ValidationError as exc:
-        lines = [
-            f"{p}: {'.'.join(str(x) for x in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
-            for e in exc.errors()
-        ]
-        raise ConfigError("\n".join(lines)) from None
+        raise ConfigError(problems + from_validation(filename, tree, exc, DeploymentSpec)) from None
     names = [t.name for t in spec.trackers]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"{p}: tracker names must be unique (got {', '.join(names)})")
-    return Deployment(spec, p.resolve().parent, str(p))
+    connectors: dict[str, tuple[type[Connector], ConnectorSettings]] = {}
+    for i, t in enumerate(spec.trackers):
+        if names.index(t.name) != i:
+            problems.append(
+                locate(filename, tree, ("trackers", i, "name"), f"tracker name '{t.name}' is used twice")
+            )
+        try:
+            cls = connector_class(t.type)
+        except ConfigError as exc:
+            problems.append(locate(filename, tree, ("trackers", i, "type"), str(exc)))
+            continue
+        try:
+            settings = cls.Settings.model_validate(t.settings)
+        except ValidationError as exc:
+            problems += from_validation(filename, tree, exc, cls.Settings, ("trackers", i, "settings"))
+            continue
+        kinds = getattr(cls, "SOURCE_KINDS", None)
+        for item, source in t.case_data.all():
+            if kinds is not None and source.kind not in kinds:
+                loc: Loc = ("trackers", i, "case_data", *item.split("."))
+                problems.append(
+                    locate(
+                        filename,
+                        tree,
+                        loc,
+                        f"the {t.type} connector cannot read case data from a {source.kind} "
+                        f"(it can: {', '.join(sorted(kinds))})",
+                    )
+                )
+        connectors[t.name] = (cls, settings)
+    if problems:
+        raise ConfigError(problems)
+    return Deployment(spec, base or Path.cwd(), filename, tree=tree, connectors=connectors)
 
 
-def secret(settings: Mapping[str, Any], key: str, environ: Mapping[str, str] | None = None) -> str:
+def inline_secrets(data: Any, loc: Loc = ()) -> Iterator[tuple[Loc, str]]:
+    """Every place in the file that holds a secret inline: a key that names a credential (at any
+    depth, unless it is a ``*_env`` key naming a variable) or a URL with a password in it."""
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            here = (*loc, key)
+            k = str(key)
+            if not k.endswith("_env") and SECRET_KEY.search(k) and value not in (None, "", {}, []):
+                yield (
+                    here,
+                    (
+                        f"'{k}' holds a secret: secrets come from the environment; "
+                        f"write '{k}_env: NAME_OF_VARIABLE' instead"
+                    ),
+                )
+                continue
+            yield from inline_secrets(value, here)
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from inline_secrets(value, (*loc, i))
+    elif isinstance(data, str) and CREDENTIAL_URL.match(data.strip()):
+        yield loc, "this URL holds a password: put the whole URL in an environment variable (a *_env key)"
+
+
+def secret(
+    settings: Mapping[str, Any] | BaseModel, key: str, environ: Mapping[str, str] | None = None
+) -> str:
     """The value of the environment variable named by ``settings[key + '_env']``; never logged."""
     env = os.environ if environ is None else environ
-    var = settings.get(f"{key}_env")
+    values = settings.model_dump() if isinstance(settings, BaseModel) else settings
+    var = values.get(f"{key}_env")
     if not var:
         raise ConfigError(
             f"setting '{key}_env' (the name of the environment variable holding the {key}) is missing"

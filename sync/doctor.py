@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from casewarden.connectors.base import HealthCheck
+from casewarden.connectors.base import ChangeKind, HealthCheck
 from casewarden.errors import CasewardenError
-from casewarden.sync.deployment import Deployment
+from casewarden.sync.deployment import Deployment, TrackerSpec
 from casewarden.sync.notify import build_channel
-from casewarden.sync.wiring import Runtime, needs
+from casewarden.sync.wiring import Runtime, name_map, needs
 
 
 @dataclass(frozen=True)
@@ -32,50 +32,7 @@ def run_doctor(deployment: Deployment, environ: Any = None) -> list[Check]:
         checks.append(Check("policy", "load", True, f"{pol.name} from {deployment.policy_source}"))
         checks.append(Check("state", "open", True, f"{deployment.state_path} (schema v{rt.state.version})"))
         for spec in deployment.spec.trackers:
-            conn = rt.connectors[spec.name]
-            health: list[HealthCheck]
-            try:
-                health = conn.health()
-            except CasewardenError as exc:
-                health = [HealthCheck("connect", False, str(exc))]
-            checks.extend(Check(spec.name, h.name, h.ok, h.detail) for h in health)
-            identity = spec.type == "local"
-            missing_levels = [lv for lv in pol.levels if lv not in spec.levels and not identity]
-            checks.append(
-                Check(
-                    spec.name,
-                    "levels mapped",
-                    not missing_levels,
-                    "all levels" if not missing_levels else "unmapped: " + ", ".join(missing_levels),
-                )
-            )
-            missing_st = [s for s in pol.statuses if s not in spec.statuses and not identity]
-            checks.append(
-                Check(
-                    spec.name,
-                    "statuses mapped",
-                    not missing_st,
-                    "all statuses" if not missing_st else "unmapped: " + ", ".join(missing_st),
-                )
-            )
-            try:
-                steps = conn.bootstrap_plan(needs(pol, spec))
-                absent = [f"{s.kind} {s.name}" for s in steps if not s.exists]
-                checks.append(
-                    Check(
-                        spec.name,
-                        "fields and statuses present",
-                        not absent,
-                        "all present"
-                        if not absent
-                        else "missing (run 'casewarden bootstrap --apply'): " + ", ".join(absent[:10]),
-                    )
-                )
-            except CasewardenError as exc:
-                checks.append(Check(spec.name, "fields and statuses present", False, str(exc)))
-            caps = conn.capabilities()
-            for note in caps.notes:
-                checks.append(Check(spec.name, "limitation", True, note))
+            checks.extend(_tracker_checks(rt, spec))
         notif = deployment.spec.notifications
         for contact in pol.spec.contacts:
             chans = notif.contacts.get(contact, [])
@@ -97,3 +54,83 @@ def run_doctor(deployment: Deployment, environ: Any = None) -> list[Check]:
             if ch not in notif.channels:
                 checks.append(Check("notifications", f"channel {ch}", False, "referenced but not defined"))
     return checks
+
+
+def _tracker_checks(rt: Runtime, spec: TrackerSpec) -> list[Check]:
+    """Connection, mappings, fields and statuses, and what the tracker cannot do, for one tracker. What is
+    checked beyond this (token scopes, roles, workflows, plan features) is the connector's ``health``."""
+    conn = rt.connectors.get(spec.name)
+    if conn is None:
+        return [Check(spec.name, "connect", False, rt.unavailable.get(spec.name, "not built"))]
+    checks: list[Check] = []
+    try:
+        health = conn.health()
+    except CasewardenError as exc:
+        health = [HealthCheck("connect", False, str(exc))]
+    checks.extend(Check(spec.name, h.name, h.ok, h.detail) for h in health)
+    names = name_map(rt.policy, rt.deployment, spec)
+    for what, missing in (("levels", names.unmapped_levels()), ("statuses", names.unmapped_statuses())):
+        checks.append(
+            Check(
+                spec.name,
+                f"{what} mapped",
+                not missing,
+                f"all {what}" if not missing else "unmapped: " + ", ".join(missing),
+            )
+        )
+    try:
+        steps = conn.bootstrap_plan(needs(rt.policy, spec))
+        absent = [f"{s.kind} {s.name}" for s in steps if not s.exists and not s.manual]
+        manual = [f"{s.kind} {s.name}: {s.manual}" for s in steps if not s.exists and s.manual]
+        checks.append(
+            Check(
+                spec.name,
+                "fields and statuses present",
+                not absent,
+                "all present"
+                if not absent
+                else "missing (run 'casewarden bootstrap --apply'): " + ", ".join(absent[:10]),
+            )
+        )
+        checks.extend(Check(spec.name, "needs an admin", False, m) for m in manual)
+    except CasewardenError as exc:
+        checks.append(Check(spec.name, "fields and statuses present", False, str(exc)))
+    caps = conn.capabilities()
+    for note in caps.notes:
+        checks.append(Check(spec.name, "limitation", True, note))
+    for name, why in caps.unwritable_fields.items():
+        checks.append(Check(spec.name, f"field {name}", False, why))
+    planned_kinds = _kinds_the_policy_plans(rt)
+    for kind in sorted(planned_kinds - caps.supported):
+        checks.append(
+            Check(
+                spec.name,
+                "limitation",
+                True,
+                f"the policy asks for {kind.value} actions; this tracker cannot "
+                "make them, so they are left out of every plan",
+            )
+        )
+    return checks
+
+
+def _kinds_the_policy_plans(rt: Runtime) -> set[ChangeKind]:
+    """Change kinds the policy's actions and lifecycle rules can produce."""
+    kinds = {ChangeKind.SET_FIELD, ChangeKind.ADD_NOTE}
+    for path in rt.policy.spec.escalation_paths.values():
+        for level in path.levels:
+            for action in level.actions:
+                for attr, kind in (
+                    ("tag", ChangeKind.ADD_TAG),
+                    ("assign_group", ChangeKind.ASSIGN_GROUP),
+                    ("add_follower", ChangeKind.ADD_FOLLOWER),
+                    ("raise_level", ChangeKind.SET_LEVEL),
+                ):
+                    if getattr(action, attr, None):
+                        kinds.add(kind)
+    lifecycle = rt.policy.spec.lifecycle
+    if lifecycle.close_no_response or lifecycle.resume_status or lifecycle.reopen_window:
+        kinds.add(ChangeKind.SET_STATUS)
+    if lifecycle.reopen_window:
+        kinds.add(ChangeKind.OPEN_RELATED)
+    return kinds

@@ -1,30 +1,59 @@
 """The sync cycle: read changed cases -> evaluate at ``now`` -> desired state -> diff -> plan -> apply in
 batches -> record.
 
-Side effects run at most once per key, also across crashes: a key is recorded ``pending`` (committed)
-before its write and ``done`` after. At the start of a cycle, ``pending`` keys are resolved by asking
-the tracker for the key's marker: found means the write landed (record it done), missing means it did
-not (plan it again). Notifications have no marker on a tracker, so a ``pending`` notification is never
-resent: it is marked ``uncertain`` and reported (at most once beats twice for a pager).
+Side effects run at most once per key, also across crashes and unknown outcomes: a key is recorded
+``pending`` (committed) before its write and ``done`` after. A change whose outcome the tracker could not
+tell (a timeout, a 5xx after the write may have landed, a bulk job still running) stays ``pending``; it is
+settled by the connector from the tracker's markers (:meth:`Connector.settle`) right after its batch and
+again at the start of later cycles, before anything is repeated: landed means done, certainly not landed
+means planned again, still unknown means asked again next cycle. Notifications have no marker on a
+tracker, so a ``pending`` notification is never resent: it is marked ``uncertain`` and reported (at most
+once beats twice for a pager).
 
-The cursor advances per page, in the same transaction as that page's ledger, audit and snapshots, and
-never past the cycle's start.
+Each page a connector yields carries its resume point; the page's ledger, audit, snapshots and resume
+point commit in one transaction, so a cycle that dies midway resumes after the last recorded page.
+
+Trackers are independent: one tracker's failure (unreachable, credentials, a connector bug) ends that
+tracker's part of the cycle, is recorded in its result, and the others still run. While a cycle runs,
+its lease is renewed (:class:`casewarden.sync.lease.LeaseKeeper`), so a slow remote cycle never overlaps
+a second runner; a tracker's ``time_budget`` ends its part cleanly after the page in progress.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from casewarden.connectors.base import Change, ChangeKind, ChangeResult, Connector, TrackerCase
-from casewarden.errors import CaseError, FatalConnectorError, NotifyError
+from casewarden.connectors.base import (
+    Capabilities,
+    CaseChanges,
+    Change,
+    ChangeKind,
+    ChangeResult,
+    Connector,
+    Gone,
+    Outcome,
+    Page,
+    Pending,
+    TrackerCase,
+    group_by_case,
+)
+from casewarden.errors import (
+    CaseError,
+    ConnectorError,
+    FatalConnectorError,
+    LockedError,
+    NotifyError,
+    StateError,
+)
 from casewarden.policy.compiled import Policy
 from casewarden.policy.evaluate import evaluate
 from casewarden.policy.results import Evaluation, TargetState
 from casewarden.sync.deployment import Deployment, TrackerSpec
+from casewarden.sync.lease import LeaseKeeper
 from casewarden.sync.notify import Channel
 from casewarden.sync.planner import (
     MOVES,
@@ -34,13 +63,14 @@ from casewarden.sync.planner import (
     plan_converged,
     simulate,
 )
-from casewarden.sync.snapshot import decode, encode, fingerprint
-from casewarden.sync.state import AuditRow, Cursor, StateStore, iso
+from casewarden.sync.snapshot import decode, decode_with_counts, encode, fingerprint
+from casewarden.sync.state import AuditRow, StateStore, iso
 
 log = logging.getLogger("casewarden.sync")
 
 LEASE_SECONDS = 900.0
 NOTIFY_ACTION = "notify"
+SNAPSHOT_PAGE = 1000
 
 
 @dataclass
@@ -63,19 +93,32 @@ class TrackerResult:
     notify_failed: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    recovered: int = 0
+    recovered: int = 0  # side effects found on the tracker after a crash or an unknown outcome
+    still_unknown: int = 0  # side effects whose outcome the tracker cannot tell yet
     uncertain: list[str] = field(default_factory=list)
     breaches: int = 0
     unchanged: int = 0  # read, but the only change was casewarden's own writes
     flags: int = 0
+    gone: int = 0  # deleted or merged cases dropped from state
+    error: str | None = None  # this tracker's part of the cycle failed: why
+    stopped_early: bool = False  # the tracker's time budget ran out; the next cycle carries on
 
     @property
     def applied(self) -> int:
-        return sum(1 for r in self.results if r.ok)
+        return sum(1 for r in self.results if r.outcome is Outcome.APPLIED)
+
+    @property
+    def refused(self) -> list[ChangeResult]:
+        return [r for r in self.results if r.outcome is Outcome.REFUSED]
+
+    @property
+    def unknown(self) -> list[ChangeResult]:
+        return [r for r in self.results if r.outcome is Outcome.UNKNOWN]
 
     @property
     def failed(self) -> list[ChangeResult]:
-        return [r for r in self.results if not r.ok]
+        """Changes that did not (certainly) land: refused, or of unknown outcome."""
+        return [r for r in self.results if r.outcome is not Outcome.APPLIED]
 
 
 @dataclass
@@ -84,6 +127,14 @@ class CycleResult:
     dry_run: bool
     trackers: list[TrackerResult]
     run_id: int | None = None
+
+    @property
+    def tracker_errors(self) -> list[TrackerResult]:
+        return [t for t in self.trackers if t.error]
+
+
+class LeaseLost(LockedError):
+    """The lease expired under a running cycle and another runner took it: stop writing at once."""
 
 
 class Engine:
@@ -100,6 +151,8 @@ class Engine:
         clock: Callable[[], datetime],
         *,
         progress: Callable[[str, int], None] | None = None,
+        unavailable: Mapping[str, str] | None = None,
+        lease_seconds: float = LEASE_SECONDS,
     ):
         self.deployment = deployment
         self.policy = policy
@@ -108,56 +161,123 @@ class Engine:
         self.channels = channels
         self.clock = clock
         self.progress = progress or (lambda _label, _n: None)
+        self.unavailable = dict(unavailable or {})
+        self.lease_seconds = lease_seconds
+        self._keeper: LeaseKeeper | None = None
 
     # -- public ---------------------------------------------------------------------------------------
     def plan(self) -> CycleResult:
         """Exactly what :meth:`run_once` would do now, without changing anything anywhere."""
         now = self.clock()
-        results = [self._cycle(spec, now, apply=False, run_id=None) for spec in self.deployment.spec.trackers]
+        results = [
+            self._tracker(spec, now, apply=False, run_id=None) for spec in self.deployment.spec.trackers
+        ]
         return CycleResult(now, True, results)
 
     def run_once(self) -> CycleResult:
         now = self.clock()
         lease = f"deployment:{self.deployment.source}"
-        self.state.acquire_lease(lease, now, LEASE_SECONDS)
+        self.state.acquire_lease(lease, now, self.lease_seconds)
         run_id = self.state.start_run(now, "run")
         results: list[TrackerResult] = []
+        keeper = LeaseKeeper(self.state.path, lease, self.state.holder, self.lease_seconds, self.clock)
+        self._keeper = keeper
         try:
-            for spec in self.deployment.spec.trackers:
-                results.append(self._cycle(spec, now, apply=True, run_id=run_id))
+            with keeper:
+                for spec in self.deployment.spec.trackers:
+                    results.append(self._tracker(spec, now, apply=True, run_id=run_id))
         except BaseException as exc:
             self.state.finish_run(run_id, self.clock(), "failed", _counts(results), error=_safe_error(exc))
-            self.state.release_lease(lease)
+            if not isinstance(exc, LeaseLost):
+                self.state.release_lease(lease)
             raise
-        status = "ok" if not any(r.failed or r.notify_failed for r in results) else "partial"
-        self.state.finish_run(run_id, self.clock(), status, _counts(results))
+        finally:
+            self._keeper = None
+        bad = any(r.failed or r.notify_failed or r.error for r in results)
+        self.state.finish_run(run_id, self.clock(), "partial" if bad else "ok", _counts(results))
         self.state.release_lease(lease)
         return CycleResult(now, False, results, run_id)
 
     # -- one tracker ----------------------------------------------------------------------------------
-    def _cycle(self, spec: TrackerSpec, now: datetime, *, apply: bool, run_id: int | None) -> TrackerResult:
-        conn = self.connectors[spec.name]
+    def _tracker(self, spec: TrackerSpec, now: datetime, *, apply: bool, run_id: int | None) -> TrackerResult:
+        """One tracker's part of the cycle; its failure is recorded, not raised, so the others run.
+        State-store failures and a lost lease are the whole deployment's and do stop the cycle."""
         out = TrackerResult(spec.name)
-        if apply:
-            self._recover(spec.name, conn, out, now)
-        cursor = self.state.cursor(spec.name)
+        conn = self.connectors.get(spec.name)
+        if conn is None:
+            out.error = self.unavailable.get(spec.name, "the connector could not be built")
+            log.error("tracker %s: %s", spec.name, out.error)
+            return out
+        try:
+            self._cycle(spec, conn, now, apply, run_id, out)
+        except (StateError, KeyboardInterrupt):
+            raise
+        except ConnectorError as exc:
+            out.error = _safe_error(exc)
+            log.error("tracker %s: cycle stopped: %s", spec.name, out.error)
+        except Exception as exc:  # a connector bug must not stop the other trackers either
+            out.error = _safe_error(exc)
+            log.exception("tracker %s: cycle stopped by an unexpected error", spec.name)
+        return out
+
+    def _cycle(
+        self,
+        spec: TrackerSpec,
+        conn: Connector,
+        now: datetime,
+        apply: bool,
+        run_id: int | None,
+        out: TrackerResult,
+    ) -> None:
+        budget = getattr(getattr(conn, "context", None), "budget", None)
+        if budget is not None:
+            budget.start(spec.time_budget)
+        caps = conn.capabilities()
+        overlay = self._recover(spec.name, conn, out, now, apply)
+        resume = self.state.resume(spec.name)
         salt = self._salt(spec)
-        running = cursor
         seen: set[str] = set()
-        for page in self._read(conn, cursor, now):
-            fresh = [tc for tc in page if tc.case.id not in seen]
+
+        def known(ids: Sequence[str]) -> dict[str, TrackerCase]:
+            stored = self.state.known_cases(spec.name, ids)
+            return {cid: decode(data, simulated=False) for cid, data in stored.items()}
+
+        for page in conn.read_changed(resume, now, known):
+            self._check_lease()
+            fresh = [tc for tc in page.cases if tc.case.id not in seen]
             seen.update(tc.case.id for tc in fresh)
             out.read += len(fresh)
             self.progress("read", len(fresh))
-            running = _advance(running, page, now)
             changed = self._changed(spec.name, fresh, now, salt, out)
-            self._handle_page(spec, conn, changed, now, apply, run_id, out, running, salt)
-        due = [decode(data) for _cid, data in self.state.due_snapshots(spec.name, now, seen)]
+            self._handle_page(spec, conn, caps, changed, now, apply, run_id, out, page, salt, overlay)
+            if budget is not None and budget.exhausted():
+                out.stopped_early = True
+                log.warning("tracker %s: time budget used up; the next cycle carries on", spec.name)
+                return
+        due = [decode_with_counts(data) for _cid, data in self.state.due_snapshots(spec.name, now, seen)]
         if due:
             out.reevaluated = len(due)
-            for i in range(0, len(due), 1000):
-                self._handle_page(spec, conn, due[i : i + 1000], now, apply, run_id, out, None, salt)
-        return out
+            for i in range(0, len(due), SNAPSHOT_PAGE):
+                chunk = due[i : i + SNAPSHOT_PAGE]
+                sims = {tc.case.id: sim for tc, sim in chunk}
+                self._handle_page(
+                    spec,
+                    conn,
+                    caps,
+                    [tc for tc, _ in chunk],
+                    now,
+                    apply,
+                    run_id,
+                    out,
+                    None,
+                    salt,
+                    overlay,
+                    sims,
+                )
+
+    def _check_lease(self) -> None:
+        if self._keeper is not None and self._keeper.lost:
+            raise LeaseLost("the lease was lost mid-cycle (another runner took over); stopped before writing")
 
     def _salt(self, spec: TrackerSpec) -> str:
         """What else evaluation depends on: the policy and this tracker's mapping. Editing either makes
@@ -181,45 +301,42 @@ class Engine:
             changed.append(tc)
         return changed
 
-    def _read(self, conn: Connector, cursor: Cursor | None, now: datetime) -> Iterator[list[TrackerCase]]:
-        since = cursor.at if cursor else None
-        for page in conn.read_changed(since, now):
-            if cursor is not None:
-                # the cursor instant is read again (nothing is lost at a tie); drop what was seen at it
-                page = [
-                    tc for tc in page if not (tc.case.updated_at == cursor.at and tc.case.id in cursor.seen)
-                ]
-            if page:
-                yield page
-
     def _handle_page(
         self,
         spec: TrackerSpec,
         conn: Connector,
-        page: Sequence[TrackerCase],
+        caps: Capabilities,
+        cases: Sequence[TrackerCase],
         now: datetime,
         apply: bool,
         run_id: int | None,
         out: TrackerResult,
-        cursor: Cursor | None,
+        page: Page | None,
         salt: str,
+        overlay: Mapping[str, str | None],
+        sims: Mapping[str, tuple[int, int]] | None = None,
     ) -> None:
         plans: list[CasePlan] = []
         evaluated: list[tuple[TrackerCase, Evaluation]] = []  # the case as read, and its settled evaluation
         candidates: list[tuple[TrackerCase, Evaluation]] = []
-        for tc in page:
+        unplaced: list[TrackerCase] = []
+        for tc in cases:
             if tc.problems:
-                out.skipped.append(Skipped(spec.name, tc.case.id, "; ".join(tc.problems)))
+                reason = "; ".join(tc.problems)
+                out.skipped.append(Skipped(spec.name, tc.case.id, reason))
+                log.warning("skipped case %s: %s", tc.case.id, reason)
+                unplaced.append(tc)
                 continue
             try:
                 ev = evaluate(self.policy, tc.case, now)
             except CaseError as exc:
                 out.skipped.append(Skipped(spec.name, tc.case.id, exc.reason))
                 log.warning("skipped case %s: %s", tc.case.id, exc.reason)
+                unplaced.append(tc)
                 continue
             candidates.append((tc, ev))
         keys = [k for _tc, ev in candidates for k in action_keys(ev)]
-        ledger = self.state.ledger_status(spec.name, keys) if keys else {}
+        ledger = self._ledger(spec.name, keys, overlay)
         floors = self.state.escalation_floors(spec.name, [tc.case.id for tc, _ev in candidates])
         for tc, ev in candidates:
             out.evaluated += 1
@@ -235,17 +352,21 @@ class Engine:
                 ledger,
                 floors.get((tc.case.id, ev.epoch), 0),
                 now,
-                lambda more: self.state.ledger_status(spec.name, more),
+                lambda more: self._ledger(spec.name, more, overlay),
+                caps,
             )
             out.problems.extend(f"{tc.case.id}: {p}" for p in plan.problems)
             out.changes.extend(plan.changes)
             out.notifications.extend(plan.notifications)
             plans.append(plan)
             evaluated.append((read, ev))
-        self.progress("evaluated", len(page))
+        self.progress("evaluated", len(cases))
+        gone = page.gone if page is not None else []
+        out.gone += len(gone)
         if not apply:
             return
         assert run_id is not None
+        self._check_lease()
         changes = [c for p in plans for c in p.changes]
         notes = [n for p in plans for n in p.notifications]
         intents = [(c.key, c.case_id, c.kind.value) for c in changes if c.key]
@@ -253,17 +374,59 @@ class Engine:
         if intents:
             self.state.record_intents(spec.name, intents, run_id, now)
         results: list[ChangeResult] = []
-        unknown: set[int] = set()
-        for i in range(0, len(changes), spec.batch_size):
-            batch = changes[i : i + spec.batch_size]
-            batch_results, known = _apply_batch(conn, batch)
-            if not known:
-                unknown.update(id(c) for c in batch)
-            results.extend(batch_results)
+        groups = group_by_case(changes)
+        for i in range(0, len(groups), spec.batch_size):
+            batch = groups[i : i + spec.batch_size]
+            results.extend(_apply_batch(conn, batch))
             self.progress("applied", len(batch))
+        results = self._settle_unknown(spec.name, conn, results, out)
         out.results.extend(results)
         sent = self._notify(notes, out)
-        self._record(spec.name, run_id, now, evaluated, results, notes, sent, cursor, unknown, salt)
+        self._record(
+            spec.name, run_id, now, evaluated, unplaced, results, notes, sent, page, gone, salt, sims or {}
+        )
+
+    def _ledger(self, tracker: str, keys: list[str], overlay: Mapping[str, str | None]) -> dict[str, str]:
+        """Ledger states of ``keys``, as recovery left them (``overlay``: what a dry run learnt from the
+        tracker's markers without writing it down; None means forgotten)."""
+        found = self.state.ledger_status(tracker, keys) if keys else {}
+        for k in keys:
+            if k in overlay:
+                value = overlay[k]
+                if value is None:
+                    found.pop(k, None)
+                else:
+                    found[k] = value
+        return found
+
+    def _settle_unknown(
+        self, tracker: str, conn: Connector, results: list[ChangeResult], out: TrackerResult
+    ) -> list[ChangeResult]:
+        """Ask the tracker at once about keyed changes whose outcome was unknown: most are answered by
+        their markers (the write landed, the answer was lost); the rest stay unknown for next cycle."""
+        unknown = [r for r in results if r.outcome is Outcome.UNKNOWN and r.change.key]
+        if not unknown:
+            return results
+        try:
+            verdicts = conn.settle(
+                [Pending(r.change.key or "", r.change.case_id, r.change.kind.value, r.token) for r in unknown]
+            )
+        except ConnectorError as exc:
+            log.warning("could not settle %d unknown outcome(s) now: %s", len(unknown), _safe_error(exc))
+            return results
+        settled = []
+        for r in results:
+            verdict = (
+                verdicts.get(r.change.key or "") if r.outcome is Outcome.UNKNOWN and r.change.key else None
+            )
+            if verdict is Outcome.APPLIED:
+                out.recovered += 1
+                settled.append(ChangeResult(r.change, Outcome.APPLIED, "landed (found on the tracker)"))
+            elif verdict is Outcome.REFUSED:
+                settled.append(ChangeResult(r.change, Outcome.REFUSED, f"did not land ({r.error})"))
+            else:
+                settled.append(r)
+        return settled
 
     def _notify(self, notes: Sequence[PlannedNotification], out: TrackerResult) -> set[str]:
         sent: set[str] = set()
@@ -292,17 +455,21 @@ class Engine:
         run_id: int,
         now: datetime,
         evaluated: Sequence[tuple[TrackerCase, Evaluation]],
+        unplaced: Sequence[TrackerCase],
         results: Sequence[ChangeResult],
         notes: Sequence[PlannedNotification],
         sent: set[str],
-        cursor: Cursor | None,
-        unknown: set[int],
+        page: Page | None,
+        gone: Sequence[Gone],
         salt: str,
+        sims: Mapping[str, tuple[int, int]],
     ) -> None:
-        """Ledger, audit, snapshots, outcomes and cursor of one page: one transaction. Side effects whose
-        outcome is unknown stay ``pending``: the next cycle asks the tracker for their markers."""
+        """Ledger, audit, snapshots, outcomes and resume point of one page: one transaction. Side effects
+        whose outcome is unknown stay ``pending``, for the tracker's markers to settle."""
         applied_fields: dict[str, dict[str, str | None]] = {}
-        retry: set[str] = set()  # cases with a failed change: due again at once, from their snapshot
+        retry: set[str] = (
+            set()
+        )  # cases with a change that did not land: due again at once, from their snapshot
         landed_moves: dict[str, list[Change]] = {}
         tag_changes: dict[str, list[Change]] = {}
         for r in results:
@@ -316,8 +483,13 @@ class Engine:
                 landed_moves.setdefault(r.change.case_id, []).append(r.change)
         with self.state.transaction() as db:
             for r in results:
-                if r.change.key and id(r.change) not in unknown:
-                    self.state.settle(db, tracker, r.change.key, "done" if r.ok else "failed", now, r.error)
+                if not r.change.key:
+                    continue
+                if r.outcome is Outcome.UNKNOWN:
+                    self.state.keep_pending(db, tracker, r.change.key, r.token)
+                else:
+                    status = "done" if r.ok else "failed"
+                    self.state.settle(db, tracker, r.change.key, status, now, r.error)
             for n in notes:
                 self.state.settle(
                     db,
@@ -337,7 +509,7 @@ class Engine:
                     r.change.key,
                     r.change.reason,
                     r.ok,
-                    r.error,
+                    r.error if r.outcome is not Outcome.UNKNOWN else f"outcome unknown: {r.error}",
                 )
                 for r in results
             ]
@@ -355,11 +527,29 @@ class Engine:
                 for n in notes
             ]
             self.state.audit(db, run_id, now, changed + notified)
-            snaps, outcomes, escalations = [], [], []
+            snaps: list[tuple[str, str | None, str | None, str, str | None]] = []
+            outcomes: list[tuple[object, ...]] = []
+            escalations: list[tuple[object, ...]] = []
+            for tc in unplaced:  # kept so a connector completing incremental reads has a base
+                snaps.append(
+                    (
+                        tc.case.id,
+                        _iso_opt(tc.case.updated_at),
+                        None,
+                        encode(tc, sims.get(tc.case.id, (0, 0))),
+                        None,
+                    )
+                )
             for tc, ev in evaluated:
                 # the case as it now stands on the tracker: as read, plus the moves and fields that landed
                 fields = applied_fields.get(tc.case.id) or {}
-                case = simulate(tc.case, landed_moves.get(tc.case.id, []), now)
+                moves = landed_moves.get(tc.case.id, [])
+                case = simulate(tc.case, moves, now)
+                prior = sims.get(tc.case.id, (0, 0))
+                simulated = (
+                    prior[0] + sum(1 for c in moves if c.kind is ChangeKind.SET_STATUS),
+                    prior[1] + sum(1 for c in moves if c.kind is ChangeKind.SET_LEVEL),
+                )
                 tags = set(tc.tags)
                 for c in tag_changes.get(tc.case.id, []):
                     (tags.add if c.kind is ChangeKind.ADD_TAG else tags.discard)(c.value or "")
@@ -369,9 +559,9 @@ class Engine:
                 snaps.append(
                     (
                         tc.case.id,
-                        iso(tc.case.updated_at) if tc.case.updated_at else None,
+                        _iso_opt(tc.case.updated_at),
                         iso(next_at) if next_at else None,
-                        encode(stored),
+                        encode(stored, simulated),
                         None if failed else fingerprint(stored, salt),
                     )
                 )
@@ -403,64 +593,77 @@ class Engine:
             self.state.save_snapshots(db, tracker, snaps)
             self.state.save_outcomes(db, tracker, outcomes)
             self.state.save_escalations(db, tracker, escalations)
-            if cursor is not None:
-                self.state.set_cursor(db, tracker, cursor)
+            if gone:
+                self.state.drop_cases(db, tracker, [g.case_id for g in gone])
+            if page is not None and page.resume is not None:
+                self.state.set_resume(db, tracker, page.resume)
 
-    def _recover(self, tracker: str, conn: Connector, out: TrackerResult, now: datetime) -> None:
-        """Settle side effects a previous cycle started but did not record. The tracker is asked for its
-        markers first, so no state-store lock is held across tracker calls."""
+    def _recover(
+        self, tracker: str, conn: Connector, out: TrackerResult, now: datetime, apply: bool
+    ) -> dict[str, str | None]:
+        """Settle side effects a previous cycle started but did not record, or whose outcome the tracker
+        could not tell. The tracker is asked first, so no state-store lock is held across tracker calls.
+        A dry run writes nothing: it returns what it learnt as an overlay on the ledger."""
         pending = self.state.pending(tracker)
+        overlay: dict[str, str | None] = {}
         if not pending:
-            return
-        markers: dict[str, set[str]] = {}
-        for entry in pending:
-            if entry.action != NOTIFY_ACTION and entry.case_id not in markers:
-                markers[entry.case_id] = conn.find_markers(entry.case_id)
+            return overlay
+        effects = [e for e in pending if e.action != NOTIFY_ACTION]
+        verdicts = (
+            conn.settle([Pending(e.key, e.case_id, e.action, e.detail) for e in effects]) if effects else {}
+        )
+        for e in pending:
+            if e.action == NOTIFY_ACTION:
+                overlay[e.key] = "uncertain"
+                continue
+            verdict = verdicts.get(e.key, Outcome.UNKNOWN)
+            overlay[e.key] = {Outcome.APPLIED: "done", Outcome.REFUSED: None, Outcome.UNKNOWN: "pending"}[
+                verdict
+            ]
+        if not apply:
+            return overlay
         with self.state.transaction() as db:
-            for entry in pending:
-                if entry.action == NOTIFY_ACTION:
+            for e in pending:
+                verdict_state = overlay[e.key]
+                if e.action == NOTIFY_ACTION:
                     why = "the cycle died while notifying; not resent"
-                    self.state.settle(db, tracker, entry.key, "uncertain", now, why)
-                    out.uncertain.append(entry.key)
-                elif entry.key in markers[entry.case_id]:
-                    self.state.settle(
-                        db, tracker, entry.key, "done", now, "found on the tracker after a crash"
-                    )
+                    self.state.settle(db, tracker, e.key, "uncertain", now, why)
+                    out.uncertain.append(e.key)
+                elif verdict_state == "done":
+                    self.state.settle(db, tracker, e.key, "done", now, "found on the tracker")
                     out.recovered += 1
+                elif verdict_state is None:
+                    self.state.forget(db, tracker, e.key)
                 else:
-                    self.state.forget(db, tracker, entry.key)
+                    out.still_unknown += 1
+        return {}
 
 
-def _apply_batch(conn: Connector, batch: Sequence[Change]) -> tuple[list[ChangeResult], bool]:
-    """Apply one batch; the flag says whether the outcome of every change is known.
+def _apply_batch(conn: Connector, batch: Sequence[CaseChanges]) -> list[ChangeResult]:
+    """Apply one batch of cases' changes.
 
     A connector that raises mid-batch (rather than reporting per change) may have applied part of it:
-    the batch is reported failed and its side effects stay ``pending``, to be settled from the tracker's
-    markers on the next cycle. Field values are simply diffed again. A fatal error (credentials,
-    permissions) stops the cycle."""
+    every change of the batch is then of unknown outcome, so its side effects stay ``pending`` to be
+    settled from the tracker's markers; field values are simply diffed again. A fatal error (credentials,
+    permissions) stops this tracker's cycle."""
+    changes = [c for group in batch for c in group.changes]
     try:
         results = conn.apply(batch)
     except FatalConnectorError:
         raise
     except Exception as exc:
-        log.error("batch of %d change(s) failed midway: %s", len(batch), _safe_error(exc))
-        return [
-            ChangeResult(c, False, f"batch failed midway: {_safe_error(exc)}", retriable=True) for c in batch
-        ], False
-    if len(results) != len(batch):
-        raise RuntimeError(f"connector returned {len(results)} results for {len(batch)} changes")
-    return results, True
+        log.error("batch of %d change(s) failed midway: %s", len(changes), _safe_error(exc))
+        return [ChangeResult(c, Outcome.UNKNOWN, f"batch failed midway: {_safe_error(exc)}") for c in changes]
+    if [r.change for r in results] != changes:
+        raise FatalConnectorError(
+            f"the connector answered {len(results)} result(s) for {len(changes)} change(s), or out of order: "
+            "a connector bug"
+        )
+    return results
 
 
-def _advance(cursor: Cursor | None, page: Sequence[TrackerCase], cap: datetime) -> Cursor | None:
-    stamps = [tc.case.updated_at for tc in page if tc.case.updated_at is not None]
-    if not stamps:
-        return cursor
-    top = min(max(stamps), cap)
-    ids = frozenset(tc.case.id for tc in page if tc.case.updated_at == top)
-    if cursor is not None and cursor.at == top:
-        ids = ids | cursor.seen
-    return Cursor(top, ids)
+def _iso_opt(t: datetime | None) -> str | None:
+    return iso(t) if t is not None else None
 
 
 def _counts(results: Sequence[TrackerResult]) -> dict[str, int]:
@@ -479,4 +682,4 @@ def _safe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first[:300]}"
 
 
-__all__ = ["CycleResult", "Engine", "Skipped", "TrackerResult"]
+__all__ = ["CycleResult", "Engine", "LeaseLost", "Skipped", "TrackerResult"]

@@ -4,34 +4,37 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from casewarden.connectors.base import Connector
+from casewarden.connectors.registry import connector_class
 from casewarden.errors import ConfigError
 from casewarden.policy.loader import load_policy
 from casewarden.policy.presets import preset_path
 
-TRACKER_SETTINGS = {
-    "local": """    type: local
-    settings:
-      path: tracker.sqlite            # the embedded tracker's SQLite file (created if missing)""",
-    "zendesk": """    type: zendesk
-    settings:
-      subdomain: yourcompany          # https://yourcompany.zendesk.com
-      email: agent@example.com        # the API user
-      token_env: ZENDESK_API_TOKEN    # name of the environment variable holding the API token""",
-    "jira": """    type: jira
-    settings:
-      server: https://yourcompany.atlassian.net
-      project: SUP
-      email: agent@example.com
-      token_env: JIRA_API_TOKEN       # name of the environment variable holding the API token""",
-}
+
+def _settings_block(cls: type[Connector]) -> str:
+    """The connector's own starting settings, indented under ``settings:``."""
+    lines = [f"      {line}" if line.strip() else "" for line in cls.SETTINGS_EXAMPLE.rstrip().splitlines()]
+    return "    settings:\n" + "\n".join(lines) if lines else "    settings: {}"
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def deployment_text(preset: str, tracker: str, policy_file: str) -> str:
     pol = load_policy(preset)
-    identity = tracker == "local"
-    note = " (the embedded tracker stores policy names as they are)" if identity else ""
-    levels = "\n".join(f"      {lv}: {lv if identity else '<tracker priority>'}" for lv in pol.levels)
-    statuses = "\n".join(f'      "{st}": "{st if identity else "<tracker status>"}"' for st in pol.statuses)
+    cls = connector_class(tracker)
+    level_map, status_map = cls.example_mapping(
+        [(lv.id, lv.spec.rank) for lv in pol.levels_by_rank],
+        [(st.name, st.category.value) for st in pol.statuses.values()],
+    )
+    note = " (this tracker stores policy names as they are)" if cls.IDENTITY_NAMES else ""
+    levels = "\n".join(
+        f"      {_quote(lv)}: {_quote(level_map.get(lv, '<tracker priority>'))}" for lv in pol.levels
+    )
+    statuses = "\n".join(
+        f"      {_quote(st)}: {_quote(status_map.get(st, '<tracker status>'))}" for st in pol.statuses
+    )
     contacts = "\n".join(f"    {c}: [ops-webhook]" for c in pol.spec.contacts) or "    {}"
     return f"""# casewarden deployment: WHERE the policy is enforced. Secrets never go in this file:
 # settings ending in _env name the environment variable that holds the secret.
@@ -40,7 +43,8 @@ state: .casewarden/state.sqlite        # cursors, ledger of side effects, audit 
 
 trackers:
   - name: {tracker}
-{TRACKER_SETTINGS[tracker]}
+    type: {tracker}
+{_settings_block(cls)}
     # policy level -> tracker priority{note}
     levels:
 {levels}
@@ -55,7 +59,11 @@ trackers:
       warning: casewarden_warning            # comma-separated targets past their warning point
       next_due: casewarden_next_due          # earliest due instant, ISO-8601 UTC
       due_all: true                          # casewarden_due_<target> for every target
-    batch_size: 100
+    batch_size: 100                          # cases per write batch
+    # where the case data the policy needs comes from (default: the connector's own), e.g.
+    # case_data:
+    #   region: {{organization_field: support_region}}
+    #   milestones: {{restoration: {{field: Restored at}}}}
 
 notifications:
   channels:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from casewarden.connectors.base import Change, ChangeKind, TrackerCase
+from casewarden.connectors.base import Capabilities, Change, ChangeKind, TrackerCase
 from casewarden.policy.case import Case, LevelChange, StatusChange
 from casewarden.policy.compiled import Policy
 from casewarden.policy.evaluate import evaluate
@@ -22,9 +22,10 @@ from casewarden.policy.results import Evaluation, PlannedAction, TargetState
 from casewarden.sync.deployment import DUE_PREFIX, Notifications, TrackerSpec
 from casewarden.sync.notify import Notification
 
-# Ledger states after which a side effect is never planned again: done, or a notification whose delivery
-# is unknown after a crash (resending could page someone twice).
-SETTLED = frozenset({"done", "uncertain"})
+# Ledger states in which a side effect is not planned: done; a notification whose delivery is unknown after
+# a crash (resending could page someone twice); or pending, which after recovery means the tracker could
+# not yet tell whether the write landed (a bulk job still running): it is settled from markers first.
+SETTLED = frozenset({"done", "uncertain", "pending"})
 ATTEMPTED = frozenset({"failed", "pending"})
 REOPEN_KINDS = frozenset({"set_status", "open_related"})
 
@@ -83,6 +84,7 @@ def plan_case(
     notifications: Notifications,
     ledger: dict[str, str],
     escalation_floor: int = 0,
+    capabilities: Capabilities | None = None,
 ) -> CasePlan:
     plan = CasePlan(tc.case.id)
     cid = tc.case.id
@@ -108,7 +110,24 @@ def plan_case(
             # what was attempted while it was open and failed is still carried out
             continue
         _plan_action(policy, tc, ev, action, key, plan, notifications, ledger)
+    if capabilities is not None:
+        _drop_unsupported(plan, capabilities)
     return plan
+
+
+def _drop_unsupported(plan: CasePlan, capabilities: Capabilities) -> None:
+    """Changes the tracker cannot make are never planned (they would fail every cycle); what was left
+    out is one problem line for the case."""
+    kept, refused = [], []
+    for c in plan.changes:
+        why = capabilities.refusal(c)
+        if why is None:
+            kept.append(c)
+        else:
+            refused.append(f"{why} ({c.reason or c.kind.value})")
+    if refused:
+        plan.changes = kept
+        plan.problems.append("not planned, the tracker " + "; ".join(dict.fromkeys(refused)))
 
 
 MOVES = (ChangeKind.SET_STATUS, ChangeKind.SET_LEVEL)
@@ -142,6 +161,7 @@ def plan_converged(
     escalation_floor: int,
     now: datetime,
     lookup: Callable[[list[str]], dict[str, str]] | None = None,
+    capabilities: Capabilities | None = None,
 ) -> tuple[CasePlan, TrackerCase, Evaluation]:
     """Plan, and when the plan moves the case's status or level, plan again for the case as it will be,
     so the fields written match the settled state (a closed case has no due times) and the next cycle
@@ -149,7 +169,7 @@ def plan_converged(
 
     ``ledger`` holds the ledger entries of the keys ``ev`` asks for; the case as it will be may ask for
     others (a level it held before), which ``lookup`` fetches, so nothing done before is done again."""
-    plan = plan_case(policy, tc, ev, tracker, notifications, ledger, escalation_floor)
+    plan = plan_case(policy, tc, ev, tracker, notifications, ledger, escalation_floor, capabilities)
     settled_tc, settled_ev = tc, ev
     moves: list[Change] = []
     for _ in range(CONVERGE_PASSES):
@@ -165,7 +185,14 @@ def plan_converged(
         if unseen and lookup is not None:
             ledger = {**ledger, **lookup(unseen)}
         nxt = plan_case(
-            policy, settled_tc, settled_ev, tracker, notifications, {**ledger, **planned}, escalation_floor
+            policy,
+            settled_tc,
+            settled_ev,
+            tracker,
+            notifications,
+            {**ledger, **planned},
+            escalation_floor,
+            capabilities,
         )
         plan = CasePlan(
             plan.case_id,
@@ -173,7 +200,7 @@ def plan_converged(
             + [c for c in nxt.changes if c.kind is not ChangeKind.SET_FIELD or c.key]
             + [c for c in nxt.changes if c.kind is ChangeKind.SET_FIELD and not c.key],
             plan.notifications + nxt.notifications,
-            plan.problems + nxt.problems,
+            list(dict.fromkeys(plan.problems + nxt.problems)),
         )
     return plan, settled_tc, settled_ev
 

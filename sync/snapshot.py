@@ -1,6 +1,12 @@
 """Compact JSON for a read case, kept in the state store so a case whose timer crosses a boundary can be
 re-evaluated without asking the tracker again. Instants are stored as epoch seconds (UTC): small, fast,
-and exact to the microsecond for the spans trackers deal in."""
+and exact to the microsecond for the spans trackers deal in.
+
+A stored case is the case as read plus what casewarden wrote to it since: fields and tags as written,
+and its own status and level moves *simulated* at the cycle's instant (the tracker stamps them a few
+seconds later). Those simulated entries are always the last ones of their histories and are counted
+(``sim``), so that a connector completing an incremental read from this snapshot gets the tracker's
+timeline without them (:func:`decode` with ``simulated=False``) and adds the real entries itself."""
 
 from __future__ import annotations
 
@@ -25,7 +31,8 @@ def _dd(x: float) -> datetime:
     return datetime.fromtimestamp(x, UTC)
 
 
-def encode(tc: TrackerCase) -> str:
+def encode(tc: TrackerCase, simulated: tuple[int, int] = (0, 0)) -> str:
+    """``simulated``: how many of the last status and level entries are casewarden's own moves."""
     c = tc.case
     data: dict[str, Any] = {
         "id": c.id,
@@ -48,6 +55,8 @@ def encode(tc: TrackerCase) -> str:
         "tg": sorted(tc.tags),
         "url": tc.url,
     }
+    if simulated != (0, 0):
+        data["sim"] = list(simulated)
     return json.dumps(data, separators=(",", ":"))
 
 
@@ -79,13 +88,24 @@ def fingerprint(tc: TrackerCase, salt: str) -> str:
     return hashlib.blake2b(json.dumps(data, separators=(",", ":")).encode(), digest_size=16).hexdigest()
 
 
-def decode(text: str) -> TrackerCase:
+def decode(text: str, *, simulated: bool = True) -> TrackerCase:
+    """The stored case; with ``simulated=False`` without casewarden's own simulated moves."""
+    return decode_with_counts(text, simulated=simulated)[0]
+
+
+def decode_with_counts(text: str, *, simulated: bool = True) -> tuple[TrackerCase, tuple[int, int]]:
     d = json.loads(text)
+    sim_status, sim_level = d.get("sim", (0, 0))
+    st, lv = d["st"], d["lv"]
+    if not simulated:
+        st = st[: len(st) - sim_status] or st[:1]
+        lv = lv[: len(lv) - sim_level] or lv[:1]
+        sim_status = sim_level = 0
     case = Case(
         id=d["id"],
         opened_at=_dd(d["o"]),
-        level_history=tuple(LevelChange(_dd(a), b) for a, b in d["lv"]),
-        status_history=tuple(StatusChange(_dd(a), b) for a, b in d["st"]),
+        level_history=tuple(LevelChange(_dd(a), b) for a, b in lv),
+        status_history=tuple(StatusChange(_dd(a), b) for a, b in st),
         replies=tuple(Reply(_dd(a), Author.AGENT if b else Author.CUSTOMER, p) for a, b, p in d["r"]),
         milestones=tuple(Milestone(_dd(a), b) for a, b in d["m"]),
         links=tuple(Link(a, b) for a, b in d["l"]),
@@ -99,4 +119,4 @@ def decode(text: str) -> TrackerCase:
         etr=_d(d["etr"]),
         updated_at=_d(d["u"]),
     )
-    return TrackerCase(case, dict(d["f"]), frozenset(d["tg"]), d["url"])
+    return TrackerCase(case, dict(d["f"]), frozenset(d["tg"]), d["url"]), (sim_status, sim_level)

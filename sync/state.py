@@ -65,6 +65,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE snapshots ADD COLUMN fingerprint TEXT;
     """,
+    # 3: connectors own their resume points (opaque JSON); the old (at, seen) columns are read once, as a
+    # time cursor, for state files written before
+    """
+    ALTER TABLE cursors ADD COLUMN data TEXT;
+    """,
 )
 
 
@@ -95,20 +100,12 @@ def parse_iso(s: str) -> datetime:
 
 
 @dataclass(frozen=True)
-class Cursor:
-    """Where reading resumes: the newest ``updated_at`` read, and the case ids already seen at it, so a
-    case updated at the same instant but missed (eventual consistency, paging) is read again."""
-
-    at: datetime
-    seen: frozenset[str]
-
-
-@dataclass(frozen=True)
 class LedgerEntry:
     key: str
     case_id: str
     action: str
     status: str
+    detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -202,16 +199,37 @@ class StateStore:
         with self.transaction() as db:
             db.execute("DELETE FROM lease WHERE name = ? AND holder = ?", (name, self.holder))
 
-    # -- cursors --------------------------------------------------------------------------------------
-    def cursor(self, tracker: str) -> Cursor | None:
-        row = self.db.execute("SELECT at, seen FROM cursors WHERE tracker = ?", (tracker,)).fetchone()
-        return Cursor(parse_iso(row[0]), frozenset(json.loads(row[1]))) if row else None
+    def renew_lease(self, name: str, now: datetime, ttl_seconds: float) -> bool:
+        """Extend our lease; False when it is no longer ours (it expired and another runner took it)."""
+        expires = iso(datetime.fromtimestamp(now.timestamp() + ttl_seconds, UTC))
+        with self.transaction() as db:
+            cur = db.execute(
+                "UPDATE lease SET expires_at = ? WHERE name = ? AND holder = ?", (expires, name, self.holder)
+            )
+            return cur.rowcount == 1
 
-    def set_cursor(self, db: sqlite3.Connection, tracker: str, cursor: Cursor) -> None:
+    # -- resume points: opaque JSON owned by each connector ------------------------------------------
+    def resume(self, tracker: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT at, seen, data FROM cursors WHERE tracker = ?", (tracker,)).fetchone()
+        if row is None:
+            return None
+        at, seen, data = row
+        if data is not None:
+            try:
+                value = json.loads(data)
+            except json.JSONDecodeError:
+                raise StateError(
+                    f"the resume point of tracker '{tracker}' in {self.path} is corrupt"
+                ) from None
+            return value if isinstance(value, dict) else None
+        # written by casewarden before resume points were opaque: the embedded tracker's time cursor
+        return {"at": at, "seen": json.loads(seen)} if at else None
+
+    def set_resume(self, db: sqlite3.Connection, tracker: str, data: dict[str, Any]) -> None:
         db.execute(
-            "INSERT INTO cursors VALUES (?, ?, ?) ON CONFLICT(tracker) DO UPDATE SET at = excluded.at, "
-            "seen = excluded.seen",
-            (tracker, iso(cursor.at), json.dumps(sorted(cursor.seen))),
+            "INSERT INTO cursors (tracker, at, seen, data) VALUES (?, '', '[]', ?) ON CONFLICT(tracker) "
+            "DO UPDATE SET at = '', seen = '[]', data = excluded.data",
+            (tracker, json.dumps(data, separators=(",", ":"), sort_keys=True)),
         )
 
     # -- ledger ---------------------------------------------------------------------------------------
@@ -229,10 +247,18 @@ class StateStore:
 
     def pending(self, tracker: str) -> list[LedgerEntry]:
         rows = self.db.execute(
-            "SELECT key, case_id, action, status FROM ledger WHERE tracker = ? AND status = 'pending'",
+            "SELECT key, case_id, action, status, detail FROM ledger WHERE tracker = ? AND status = 'pending'",
             (tracker,),
         ).fetchall()
         return [LedgerEntry(*r) for r in rows]
+
+    def keep_pending(self, db: sqlite3.Connection, tracker: str, key: str, detail: str | None) -> None:
+        """A side effect whose outcome is unknown stays pending; ``detail`` keeps what the connector needs
+        to settle it later (e.g. a bulk job's id)."""
+        db.execute(
+            "UPDATE ledger SET status = 'pending', detail = ? WHERE tracker = ? AND key = ?",
+            (detail, tracker, key),
+        )
 
     def record_intents(
         self, tracker: str, entries: Iterable[tuple[str, str, str]], run_id: int, now: datetime
@@ -343,6 +369,19 @@ class StateStore:
             "fingerprint = excluded.fingerprint",
             [(tracker, *r) for r in rows],
         )
+
+    def known_cases(self, tracker: str, ids: Sequence[str]) -> dict[str, str]:
+        """case id -> stored snapshot JSON, for connectors completing incremental reads."""
+        sql = "SELECT case_id, data FROM snapshots WHERE tracker = ? AND case_id IN ({})"
+        return dict(self._where_in(sql, tracker, list(ids)))
+
+    def drop_cases(self, db: sqlite3.Connection, tracker: str, ids: Sequence[str]) -> None:
+        """Forget deleted and merged cases: no snapshot to re-evaluate, no outcome in reports. The ledger
+        and audit keep their history."""
+        for table in ("snapshots", "outcomes", "escalations"):
+            db.executemany(
+                f"DELETE FROM {table} WHERE tracker = ? AND case_id = ?", [(tracker, i) for i in ids]
+            )
 
     def fingerprints(self, tracker: str, ids: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:
         """case id -> (fingerprint, next_at iso) of the cases' snapshots."""

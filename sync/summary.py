@@ -48,18 +48,29 @@ def _tracker_json(t: TrackerResult, dry_run: bool) -> dict[str, Any]:
         ],
         "skipped": [{"case_id": s.case_id, "reason": s.reason} for s in t.skipped],
         "problems": t.problems,
+        "gone": t.gone,
+        "error": t.error,
+        "stopped_early": t.stopped_early,
     }
     if not dry_run:
         out.update(
             {
                 "applied": t.applied,
+                "refused": len(t.refused),
+                "unknown": len(t.unknown),
                 "failed": [
-                    {"case_id": r.change.case_id, "kind": r.change.kind.value, "error": r.error}
+                    {
+                        "case_id": r.change.case_id,
+                        "kind": r.change.kind.value,
+                        "outcome": r.outcome.value,
+                        "error": r.error,
+                    }
                     for r in t.failed
                 ],
                 "notified": t.notified,
                 "notify_failed": t.notify_failed,
                 "recovered": t.recovered,
+                "still_unknown": t.still_unknown,
                 "uncertain": t.uncertain,
             }
         )
@@ -81,6 +92,11 @@ def kind_counts(t: TrackerResult) -> Counter[str]:
 def print_cycle(result: CycleResult, console: Console, *, examples: int = 8) -> None:
     verb = "would" if result.dry_run else "did"
     for t in result.trackers:
+        if t.error:
+            console.print(f"[bold]{t.tracker}[/bold]: [red]failed[/red] ", end="")
+            console.print(t.error, markup=False, highlight=False, soft_wrap=True)
+            if not t.read and not t.changes:
+                continue
         console.print(
             f"[bold]{t.tracker}[/bold]: read {t.read} changed case(s)"
             + (f" ({t.unchanged} changed only by casewarden)" if t.unchanged else "")
@@ -102,16 +118,22 @@ def print_cycle(result: CycleResult, console: Console, *, examples: int = 8) -> 
             console.print(f"    - {c.case_id}: {what}  ({c.reason})", highlight=False, soft_wrap=True)
         if not result.dry_run:
             console.print(
-                f"  applied {t.applied}, failed {len(t.failed)}, notified {t.notified}"
-                + (f", recovered {t.recovered} after a crash" if t.recovered else "")
+                f"  applied {t.applied}, refused {len(t.refused)}, outcome unknown {len(t.unknown)}, "
+                f"notified {t.notified}"
+                + (f", recovered {t.recovered} found on the tracker" if t.recovered else "")
+                + (f", {t.still_unknown} still unknown (settled next cycle)" if t.still_unknown else "")
+                + (f", {t.gone} deleted or merged case(s) dropped" if t.gone else "")
+                + (", stopped at its time budget (the next cycle carries on)" if t.stopped_early else "")
                 + (f", {len(t.uncertain)} notification(s) of uncertain delivery" if t.uncertain else ""),
                 highlight=False,
             )
             for r in t.failed[:examples]:
                 console.print(
-                    f"    [red]failed[/red] {r.change.case_id} {r.change.kind.value}: {r.error}",
+                    f"    [red]{r.outcome.value}[/red] {r.change.case_id} {r.change.kind.value}: ",
                     highlight=False,
+                    end="",
                 )
+                console.print(r.error or "", markup=False, highlight=False)
         for s in t.skipped[:examples]:
             console.print(
                 f"  [yellow]skipped[/yellow] {s.case_id}: {s.reason}", highlight=False, soft_wrap=True

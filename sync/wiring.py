@@ -1,35 +1,75 @@
-"""Build the live objects a deployment names: connectors, notification channels, the engine."""
+"""Build the live objects a deployment names: connectors, notification channels, the engine.
+
+Nothing here knows a connector by name: the registry finds the class for a tracker's ``type`` and the
+class builds itself from its validated settings and a :class:`ConnectorContext`.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
-from casewarden.connectors.base import BootstrapNeeds, Connector
-from casewarden.errors import ConfigError
+from casewarden.connectors.base import (
+    BootstrapNeeds,
+    Connector,
+    ConnectorContext,
+    FieldType,
+    NeededField,
+    NeededStatus,
+)
+from casewarden.connectors.mapping import NameMap
+from casewarden.errors import ConfigError, ConnectorError
 from casewarden.policy.compiled import Policy
 from casewarden.policy.loader import load_policy
-from casewarden.sync.deployment import DUE_PREFIX, LOGICAL_FIELDS, Deployment, TrackerSpec
+from casewarden.sync.deployment import DUE_PREFIX, Deployment, TrackerSpec
+from casewarden.sync.deployment_checks import check_deployment
 from casewarden.sync.engine import Engine
 from casewarden.sync.notify import Channel, build_channel
 from casewarden.sync.state import StateStore
 
 
-def build_connector(deployment: Deployment, spec: TrackerSpec) -> Connector:
-    if spec.type == "local":
-        from casewarden.connectors.local import LocalTracker
-
-        path = spec.settings.get("path")
-        if not path:
-            raise ConfigError(
-                f"{deployment.source}: tracker '{spec.name}' (local) needs settings.path, "
-                "the SQLite file of the embedded tracker"
-            )
-        return LocalTracker(deployment.path(str(path)))
-    raise ConfigError(
-        f"{deployment.source}: tracker '{spec.name}': the {spec.type} connector is not part of "
-        "this release yet; use type 'local' (the embedded tracker) meanwhile"
+def name_map(policy: Policy, deployment: Deployment, spec: TrackerSpec) -> NameMap:
+    cls, _settings = deployment.connector_of(spec.name)
+    return NameMap(
+        spec.levels,
+        spec.statuses,
+        policy_levels=list(policy.levels),
+        policy_statuses=list(policy.statuses),
+        identity=cls.IDENTITY_NAMES,
     )
+
+
+def managed_fields(policy: Policy, spec: TrackerSpec) -> list[tuple[str, str]]:
+    """(logical field, tracker field name) for every field this deployment writes on the tracker."""
+    out: list[tuple[str, str]] = []
+    for logical in ("level", "escalation_level", "breached", "warning", "next_due"):
+        n = spec.fields.tracker_name(logical)
+        if n:
+            out.append((logical, n))
+    for key in dict.fromkeys(t.key for lv in policy.levels.values() for t in lv.targets):
+        n = spec.fields.tracker_name(DUE_PREFIX + key)
+        if n:
+            out.append((DUE_PREFIX + key, n))
+    return list({name: (logical, name) for logical, name in out}.values())
+
+
+def build_connector(
+    deployment: Deployment,
+    spec: TrackerSpec,
+    policy: Policy,
+    environ: Mapping[str, str] | None = None,
+) -> Connector:
+    cls, settings = deployment.connector_of(spec.name)
+    context = ConnectorContext(
+        tracker=spec.name,
+        names=name_map(policy, deployment, spec),
+        case_data=spec.case_data,
+        fields=tuple(name for _logical, name in managed_fields(policy, spec)),
+        base_dir=deployment.base,
+        environ=os.environ if environ is None else environ,
+    )
+    return cls.from_deployment(settings, context)
 
 
 def build_channels(deployment: Deployment, environ: Mapping[str, str] | None = None) -> dict[str, Channel]:
@@ -39,24 +79,47 @@ def build_channels(deployment: Deployment, environ: Mapping[str, str] | None = N
     }
 
 
+_FIELD_TYPES = {
+    "level": FieldType.SELECT,
+    "escalation_level": FieldType.NUMBER,
+    "breached": FieldType.TEXT,
+    "warning": FieldType.TEXT,
+    "next_due": FieldType.DATETIME,
+}
+_PURPOSES = {
+    "level": "the case's policy level",
+    "escalation_level": "the escalation level reached (never goes down while the case is open)",
+    "breached": "comma-separated targets that are breached",
+    "warning": "comma-separated targets past their warning point",
+    "next_due": "the earliest due instant of a running target",
+}
+
+
 def needs(policy: Policy, spec: TrackerSpec) -> BootstrapNeeds:
-    """The tracker fields, statuses and priorities this deployment writes."""
-    names: list[str] = []
-    for logical in LOGICAL_FIELDS:
-        n = spec.fields.tracker_name(logical)
-        if n:
-            names.append(n)
-    for key in dict.fromkeys(t.key for lv in policy.levels.values() for t in lv.targets):
-        n = spec.fields.tracker_name(DUE_PREFIX + key)
-        if n:
-            names.append(n)
-    statuses = tuple(spec.statuses.get(s, s) for s in policy.statuses)
-    levels = tuple(spec.levels.get(lv, lv) for lv in policy.levels)
-    return BootstrapNeeds(tuple(dict.fromkeys(names)), statuses, levels)
+    """What this deployment asks of the tracker: typed fields, statuses with their categories, levels."""
+    fields = []
+    for logical, name in managed_fields(policy, spec):
+        if logical.startswith(DUE_PREFIX):
+            target = logical[len(DUE_PREFIX) :]
+            fields.append(
+                NeededField(name, FieldType.DATETIME, purpose=f"when the {target} target falls due")
+            )
+            continue
+        options = tuple(policy.levels) if logical == "level" else ()
+        fields.append(NeededField(name, _FIELD_TYPES[logical], options, _PURPOSES[logical]))
+    statuses = tuple(
+        NeededStatus(spec.statuses.get(name, name), st.category.value, name)
+        for name, st in policy.statuses.items()
+    )
+    levels = tuple(dict.fromkeys(spec.levels.get(lv, lv) for lv in policy.levels))
+    return BootstrapNeeds(tuple(fields), statuses, levels)
 
 
 class Runtime:
-    """Everything one command needs, opened together and closed together."""
+    """Everything one command needs, opened together and closed together.
+
+    A tracker whose connector cannot even be built (unreachable at construction, bad credentials) is
+    left out of ``connectors`` and recorded in ``unavailable``: the other trackers still run."""
 
     def __init__(
         self,
@@ -70,11 +133,33 @@ class Runtime:
         self.deployment = deployment
         self.clock = clock or (lambda: datetime.now(UTC))
         self.policy = load_policy(deployment.policy_source)
-        self.connectors = {t.name: build_connector(deployment, t) for t in deployment.spec.trackers}
-        self.channels = build_channels(deployment, environ) if with_channels else {}
+        problems = check_deployment(deployment, self.policy)
+        if problems:
+            raise ConfigError(problems)
+        self.connectors: dict[str, Connector] = {}
+        self.unavailable: dict[str, str] = {}
         self.state = StateStore(deployment.state_path)
+        try:
+            for t in deployment.spec.trackers:
+                try:
+                    self.connectors[t.name] = build_connector(deployment, t, self.policy, environ)
+                except ConfigError:
+                    raise
+                except ConnectorError as exc:
+                    self.unavailable[t.name] = str(exc)
+            self.channels = build_channels(deployment, environ) if with_channels else {}
+        except BaseException:
+            self.close()
+            raise
         self.engine = Engine(
-            deployment, self.policy, self.state, self.connectors, self.channels, self.clock, progress=progress
+            deployment,
+            self.policy,
+            self.state,
+            self.connectors,
+            self.channels,
+            self.clock,
+            progress=progress,
+            unavailable=self.unavailable,
         )
 
     def close(self) -> None:

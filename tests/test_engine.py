@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from casewarden.connectors.base import ChangeKind
+from casewarden.connectors.cursor import TimeCursor
 from casewarden.errors import LockedError
 from casewarden.sync.state import StateStore
 from tests.sync_fixtures import (
@@ -36,7 +37,7 @@ def test_plan_changes_nothing(env) -> None:  # type: ignore[no-untyped-def]
     plan = engine.plan()
     assert plan.trackers[0].changes, "a generated tracker has work to do"
     assert dump_tracker(directory / "tracker.sqlite") == before
-    assert state.cursor("local") is None
+    assert state.resume("local") is None
     assert state.db.execute("SELECT COUNT(*) FROM ledger").fetchone()[0] == 0
     assert state.runs() == []
 
@@ -48,7 +49,7 @@ def test_run_applies_exactly_the_plan_and_then_writes_nothing(env) -> None:  # t
     result = engine.run_once().trackers[0]
     assert [(c.case_id, c.kind, c.field, c.value, c.key) for c in result.changes] == planned
     assert result.applied == len(planned) and not result.failed
-    assert state.cursor("local") is not None
+    assert state.resume("local") is not None
     after_first = dump_tracker(directory / "tracker.sqlite")
     # the tracker now holds casewarden's own writes (newer updated_at): they are read, diffed, and nothing follows
     engine2, _ = make_engine(directory, tracker, now=NOW + timedelta(seconds=10))
@@ -97,9 +98,9 @@ def test_timer_crossing_is_reevaluated_without_rereading(env) -> None:  # type: 
     reads: list[int] = []
     original = tracker.read_changed
 
-    def counting(since, until):  # type: ignore[no-untyped-def]
-        for page in original(since, until):
-            reads.append(len(page))
+    def counting(resume, until, known):  # type: ignore[no-untyped-def]
+        for page in original(resume, until, known):
+            reads.append(len(page.cases))
             yield page
 
     tracker.read_changed = counting  # type: ignore[method-assign]
@@ -154,7 +155,7 @@ def test_cursor_never_passes_the_cycle_start_and_ties_are_not_lost(env) -> None:
     directory, tracker = env
     engine, state = make_engine(directory, tracker)
     engine.run_once()
-    cursor = state.cursor("local")
+    cursor = TimeCursor.from_json(state.resume("local"))
     assert cursor is not None and cursor.at <= NOW
     # a case updated exactly at the cursor instant after the cycle is still read next time
     tied = tracker.create_case("Tie", opened_at=cursor.at - timedelta(hours=1), level="P3", status="New")
@@ -233,7 +234,7 @@ def test_one_deployment_governs_several_trackers(tmp_path: Path) -> None:
     )
     result = engine.run_once()
     assert [(t.tracker, t.read) for t in result.trackers] == [("emea", 20), ("apac", 25)]
-    assert state.cursor("emea") is not None and state.cursor("apac") is not None
+    assert state.resume("emea") is not None and state.resume("apac") is not None
     assert all(t.applied > 0 for t in result.trackers)
     emea.close()
     apac.close()

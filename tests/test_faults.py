@@ -1,5 +1,9 @@
-"""Fault injection: whatever dies midway, re-running leaves the tracker exactly as a fault-free run
-would, and no side effect happens twice or is lost."""
+"""Fault injection specific to the embedded tracker: a real process kill (``os._exit``) between the
+tracker's writes and the state store's record, and a ledger that lost its 'done'.
+
+The faults every connector must survive (a batch dying midway, refusals, unknown outcomes, a restart
+between apply and record, changes the tracker cannot make) are in the shared suite,
+``tests/connector_faults.py``, run over every connector by ``tests/test_contract.py``."""
 
 from __future__ import annotations
 
@@ -15,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from casewarden.connectors.base import Change, ChangeKind
-from casewarden.errors import SkippableConnectorError
 from tests.sync_fixtures import (
     NOW,
     RecordingChannel,
@@ -77,42 +80,6 @@ class Switch:
             return None
         self.seen += 1
         return self.decide(self.seen, change)
-
-
-def test_exception_in_the_middle_of_a_batch(tmp_path: Path) -> None:
-    expected, expected_sent = reference(tmp_path)
-    hook = Switch(lambda n, c: RuntimeError("connection reset mid-batch") if n == 37 else None)
-    directory, tracker = faulty_env(tmp_path, hook)
-    channel = RecordingChannel()
-    engine, state = make_engine(directory, tracker, channels={"hook": channel})
-    first = engine.run_once().trackers[0]
-    assert first.failed, "the batch that broke is reported failed"
-    assert state.pending("local"), "its side effects stay pending: their outcome is unknown"
-    state.close()
-    hook.on = False
-    run_cycles(directory, tracker, channel)
-    tracker.close()
-    assert dump_tracker(directory / "tracker.sqlite") == expected
-    assert max(note_markers(directory / "tracker.sqlite").values()) == 1
-    assert sorted(n.key for n in channel.sent) == expected_sent
-
-
-def test_tracker_refuses_some_changes_of_a_batch(tmp_path: Path) -> None:
-    expected, expected_sent = reference(tmp_path)
-    refuse = Switch(lambda n, c: SkippableConnectorError("validation failed") if n % 7 == 0 else None)
-    directory, tracker = faulty_env(tmp_path, refuse)
-    channel = RecordingChannel()
-    engine, state = make_engine(directory, tracker, channels={"hook": channel})
-    first = engine.run_once().trackers[0]
-    assert first.failed and first.applied, "some changes fail alone, the rest of the batch lands"
-    assert not state.pending("local")
-    state.close()
-    refuse.on = False
-    run_cycles(directory, tracker, channel)
-    tracker.close()
-    assert dump_tracker(directory / "tracker.sqlite") == expected
-    assert max(note_markers(directory / "tracker.sqlite").values()) == 1
-    assert sorted(n.key for n in channel.sent) == expected_sent
 
 
 CRASH_SCRIPT = textwrap.dedent("""

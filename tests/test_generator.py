@@ -48,7 +48,7 @@ def run(tracker: LocalTracker, count: int, seed: int = 7) -> list[str]:
 
 
 def cases_of(tracker: LocalTracker) -> list[Case]:
-    return [tc.case for page in tracker.read_changed(None, END) for tc in page]
+    return [tc.case for page in tracker.pages_between(None, END) for tc in page]
 
 
 @pytest.fixture(scope="module")
@@ -251,7 +251,7 @@ def test_mutate_touches_a_fraction_of_all_cases_among_the_open_ones(small: Local
     touched = mutate(small, fraction=0.05, at=at, seed=3)
     assert len(touched) == round(0.05 * small.count()) == 20
     assert len(set(touched)) == len(touched) and set(touched) <= set(candidates)
-    changed = [tc.case.id for page in small.read_changed(at, at) for tc in page]
+    changed = [tc.case.id for page in small.pages_between(at, at) for tc in page]
     assert sorted(changed) == sorted(touched)
     for tracker_case in small.read_cases(touched):
         case = tracker_case.case
@@ -270,7 +270,7 @@ def test_mutate_is_deterministic(tmp_path: Path) -> None:
 
 
 def cases_of_all(tracker: LocalTracker) -> list[Case]:
-    return [tc.case for page in tracker.read_changed(None, END + timedelta(days=1)) for tc in page]
+    return [tc.case for page in tracker.pages_between(None, END + timedelta(days=1)) for tc in page]
 
 
 def test_mutate_needs_a_vocabulary(tmp_path: Path) -> None:

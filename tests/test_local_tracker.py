@@ -13,7 +13,18 @@ from hypothesis import HealthCheck as HypothesisHealthCheck
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from casewarden.connectors.base import BootstrapNeeds, Change, ChangeKind, marker_text
+from casewarden.connectors.base import (
+    BootstrapNeeds,
+    Change,
+    ChangeKind,
+    ChangeResult,
+    FieldType,
+    NeededField,
+    NeededStatus,
+    Outcome,
+    group_by_case,
+    marker_text,
+)
 from casewarden.connectors.local import CaseRecord, LocalTracker
 from casewarden.connectors.local.tracker import SCHEMA_VERSION
 from casewarden.errors import (
@@ -22,22 +33,10 @@ from casewarden.errors import (
     SkippableConnectorError,
 )
 from casewarden.policy.case import Author, LevelChange, Link, Milestone, Reply, StatusChange
-from tests.connector_contract import HOUR, MINUTE, T0, ConnectorContract
+from tests.connector_contract import HOUR, MINUTE, T0
 
 FAR = datetime(2100, 1, 1, tzinfo=UTC)
 APPLIED_AT = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
-
-
-class TestLocalTrackerContract(ConnectorContract):
-    @pytest.fixture
-    def connector(self, tmp_path: Path) -> Iterator[LocalTracker]:
-        tracker = LocalTracker(tmp_path / "tracker.db", page_size=self.PAGE_SIZE)
-        yield tracker
-        tracker.close()
-
-    @pytest.fixture
-    def harness(self, connector: LocalTracker) -> LocalTracker:
-        return connector
 
 
 @pytest.fixture
@@ -47,12 +46,28 @@ def tracker(tmp_path: Path) -> Iterator[LocalTracker]:
         yield tracker
 
 
+def needs(fields: tuple[str, ...], statuses: tuple[str, ...], levels: tuple[str, ...]) -> BootstrapNeeds:
+    return BootstrapNeeds(
+        tuple(NeededField(f, FieldType.DATETIME) for f in fields),
+        tuple(NeededStatus(st, "open") for st in statuses),
+        levels,
+    )
+
+
+def apply_changes(tracker: LocalTracker, changes: list[Change]) -> list[ChangeResult]:
+    return tracker.apply(group_by_case(changes))
+
+
+def markers_of(tracker: LocalTracker, case_id: str) -> set[str]:
+    return tracker.find_markers([case_id]).get(case_id, set())
+
+
 def new_case(tracker: LocalTracker, at: datetime = T0, **kwargs: object) -> str:
     return tracker.create_case("Case", opened_at=at, level="S3", **kwargs)  # type: ignore[arg-type]
 
 
 def read_ids(tracker: LocalTracker, since: datetime | None = None, until: datetime = FAR) -> list[str]:
-    return [tc.case.id for page in tracker.read_changed(since, until) for tc in page]
+    return [tc.case.id for page in tracker.pages_between(since, until) for tc in page]
 
 
 # ------------------------------------------------------------------------------------- fault hook
@@ -68,17 +83,18 @@ def test_fault_hook_skippable_and_retriable_fail_one_change(tmp_path: Path) -> N
 
     with LocalTracker(tmp_path / "t.db", fail=fail) as tracker:
         case_id = new_case(tracker)
-        results = tracker.apply(
+        results = apply_changes(
+            tracker,
             [
                 Change(case_id, ChangeKind.ADD_TAG, "refused", key="k-refused"),
                 Change(case_id, ChangeKind.ADD_TAG, "busy"),
                 Change(case_id, ChangeKind.ADD_TAG, "fine"),
-            ]
+            ],
         )
-        assert [(r.ok, r.retriable) for r in results] == [(False, False), (False, True), (True, False)]
+        assert [r.outcome for r in results] == [Outcome.REFUSED, Outcome.REFUSED, Outcome.APPLIED]
         assert results[0].error == "refused by the hook"
         assert tracker.get_case(case_id).tags == {"fine"}
-        assert tracker.find_markers(case_id) == set()
+        assert markers_of(tracker, case_id) == set()
 
 
 def test_fault_hook_fatal_stops_the_batch_after_committing_earlier_changes(tmp_path: Path) -> None:
@@ -88,22 +104,23 @@ def test_fault_hook_fatal_stops_the_batch_after_committing_earlier_changes(tmp_p
     with LocalTracker(tmp_path / "t.db", fail=fail) as tracker:
         case_id = new_case(tracker)
         with pytest.raises(FatalConnectorError, match="token revoked"):
-            tracker.apply(
+            apply_changes(
+                tracker,
                 [
                     Change(case_id, ChangeKind.ADD_TAG, "landed", key="k1"),
                     Change(case_id, ChangeKind.ADD_TAG, "boom"),
                     Change(case_id, ChangeKind.ADD_TAG, "never"),
-                ]
+                ],
             )
         assert tracker.get_case(case_id).tags == {"landed"}
-        assert tracker.find_markers(case_id) == {"k1"}
+        assert markers_of(tracker, case_id) == {"k1"}
 
 
 def test_fault_hook_any_exception_propagates(tmp_path: Path) -> None:
     with LocalTracker(tmp_path / "t.db", fail=lambda change: RuntimeError("crash")) as tracker:
         case_id = new_case(tracker)
         with pytest.raises(RuntimeError, match="crash"):
-            tracker.apply([Change(case_id, ChangeKind.ADD_TAG, "x")])
+            apply_changes(tracker, [Change(case_id, ChangeKind.ADD_TAG, "x")])
         assert tracker.get_case(case_id).tags == frozenset()
 
 
@@ -115,30 +132,33 @@ def test_markers_are_parsed_from_internal_notes(tracker: LocalTracker) -> None:
     body = f"Escalated.\n{marker_text('a:1')}\n  {marker_text('b:2')}  \r\nnot a [casewarden:c:3] line"
     tracker.add_comment(case_id, T0 + MINUTE, Author.AGENT, body, public=False)
     tracker.add_comment(case_id, T0 + 2 * MINUTE, Author.CUSTOMER, marker_text("customer:typed"))
-    assert tracker.find_markers(case_id) == {"a:1", "b:2"}
+    assert markers_of(tracker, case_id) == {"a:1", "b:2"}
 
 
 def test_note_marker_survives_a_lost_marker_row(tracker: LocalTracker) -> None:
     case_id = new_case(tracker)
-    tracker.apply([Change(case_id, ChangeKind.ADD_NOTE, "Warning: due in 1 hour.", key=f"{case_id}:warn:1")])
+    apply_changes(
+        tracker, [Change(case_id, ChangeKind.ADD_NOTE, "Warning: due in 1 hour.", key=f"{case_id}:warn:1")]
+    )
     [note] = tracker.comments(case_id)
     assert note.body == f"Warning: due in 1 hour.\n{marker_text(f'{case_id}:warn:1')}"
     assert (note.author, note.public, note.at) == (Author.AGENT, False, APPLIED_AT)
     with sqlite3.connect(tracker.path) as raw:
         raw.execute("DELETE FROM markers")
-    assert tracker.find_markers(case_id) == {f"{case_id}:warn:1"}
+    assert markers_of(tracker, case_id) == {f"{case_id}:warn:1"}
 
 
 def test_every_keyed_change_records_a_marker(tracker: LocalTracker) -> None:
     case_id, other = new_case(tracker), new_case(tracker)
-    tracker.apply(
+    apply_changes(
+        tracker,
         [
             Change(case_id, ChangeKind.ADD_TAG, "cw", key="tag-key"),
             Change(case_id, ChangeKind.LINK, other, field="related", key="link-key"),
             Change(case_id, ChangeKind.SET_FIELD, "x", field="f"),
-        ]
+        ],
     )
-    assert tracker.find_markers(case_id) == {"tag-key", "link-key"}
+    assert markers_of(tracker, case_id) == {"tag-key", "link-key"}
 
 
 # -------------------------------------------------------------------------------- writes and clock
@@ -146,11 +166,12 @@ def test_every_keyed_change_records_a_marker(tracker: LocalTracker) -> None:
 
 def test_apply_uses_the_tracker_clock(tracker: LocalTracker) -> None:
     case_id = new_case(tracker, status="Open")
-    tracker.apply(
+    apply_changes(
+        tracker,
         [
             Change(case_id, ChangeKind.SET_LEVEL, "S1"),
             Change(case_id, ChangeKind.SET_STATUS, "Pending"),
-        ]
+        ],
     )
     case = tracker.get_case(case_id).case
     assert case.level_history == (LevelChange(T0, "S3"), LevelChange(APPLIED_AT, "S1"))
@@ -160,8 +181,8 @@ def test_apply_uses_the_tracker_clock(tracker: LocalTracker) -> None:
 
 def test_same_level_or_status_adds_no_history(tracker: LocalTracker) -> None:
     case_id = new_case(tracker, status="Open")
-    tracker.apply(
-        [Change(case_id, ChangeKind.SET_LEVEL, "S3"), Change(case_id, ChangeKind.SET_STATUS, "Open")]
+    apply_changes(
+        tracker, [Change(case_id, ChangeKind.SET_LEVEL, "S3"), Change(case_id, ChangeKind.SET_STATUS, "Open")]
     )
     tracker.set_status(case_id, T0 + HOUR, "Open")
     case = tracker.get_case(case_id).case
@@ -181,7 +202,7 @@ def test_hold_until_is_kept_while_on_hold_and_cleared_after(tracker: LocalTracke
     case_id = new_case(tracker, status="Open")
     tracker.set_status(case_id, T0 + HOUR, "On Hold", hold_until=T0 + 48 * HOUR)
     assert tracker.get_case(case_id).case.hold_until == T0 + 48 * HOUR
-    tracker.apply([Change(case_id, ChangeKind.SET_STATUS, "Open")])
+    apply_changes(tracker, [Change(case_id, ChangeKind.SET_STATUS, "Open")])
     assert tracker.get_case(case_id).case.hold_until is None
 
 
@@ -198,12 +219,13 @@ def test_etr_and_milestones(tracker: LocalTracker) -> None:
 
 def test_assignment_and_followers_are_stored(tracker: LocalTracker) -> None:
     case_id = new_case(tracker)
-    tracker.apply(
+    apply_changes(
+        tracker,
         [
             Change(case_id, ChangeKind.ASSIGN_GROUP, "tier-2"),
             Change(case_id, ChangeKind.ADD_FOLLOWER, "duty-manager@example.com"),
             Change(case_id, ChangeKind.ADD_FOLLOWER, "duty-manager@example.com"),
-        ]
+        ],
     )
     assert tracker.assigned_group(case_id) == "tier-2"
     assert tracker.followers(case_id) == {"duty-manager@example.com"}
@@ -222,7 +244,7 @@ def test_open_related_copies_the_requester_and_links_both_ways(tracker: LocalTra
         provided=["logs"],
     )
     tracker.set_status(source, T0 + HOUR, "Closed")
-    [result] = tracker.apply([Change(source, ChangeKind.OPEN_RELATED, "Follow-up", key="k")])
+    [result] = apply_changes(tracker, [Change(source, ChangeKind.OPEN_RELATED, "Follow-up", key="k")])
     assert result.ok
     [related] = [tc.case for tc in tracker.read_cases(tracker.case_ids()) if tc.case.id != source]
     assert (related.channel, related.region, related.requester) == ("phone", "apac", "bo@example.com")
@@ -230,7 +252,7 @@ def test_open_related_copies_the_requester_and_links_both_ways(tracker: LocalTra
     assert related.level == "S2" and related.status_history == (StatusChange(APPLIED_AT, "New"),)
     assert related.links == (Link("related", source),)
     assert Link("related", related.id) in tracker.get_case(source).case.links
-    assert tracker.find_markers(source) == {"k"}
+    assert markers_of(tracker, source) == {"k"}
 
 
 @pytest.mark.parametrize(
@@ -245,22 +267,23 @@ def test_open_related_copies_the_requester_and_links_both_ways(tracker: LocalTra
 )
 def test_refused_changes(tracker: LocalTracker, change: Change, error: str) -> None:
     new_case(tracker)
-    [result] = tracker.apply([change])
-    assert not result.ok and not result.retriable
+    [result] = apply_changes(tracker, [change])
+    assert result.outcome is Outcome.REFUSED
     assert error in (result.error or "")
 
 
 def test_statuses_and_fields_are_checked_once_bootstrapped(tracker: LocalTracker) -> None:
     case_id = new_case(tracker, status="Whatever")
-    assert tracker.apply([Change(case_id, ChangeKind.SET_FIELD, "x", field="anything")])[0].ok
-    tracker.bootstrap_apply(tracker.bootstrap_plan(BootstrapNeeds(("cw_due",), ("New", "Open"), ("S1",))))
-    results = tracker.apply(
+    assert apply_changes(tracker, [Change(case_id, ChangeKind.SET_FIELD, "x", field="anything")])[0].ok
+    tracker.bootstrap_apply(tracker.bootstrap_plan(needs(("cw_due",), ("New", "Open"), ("S1",))))
+    results = apply_changes(
+        tracker,
         [
             Change(case_id, ChangeKind.SET_STATUS, "Whatever else"),
             Change(case_id, ChangeKind.SET_FIELD, "x", field="anything"),
             Change(case_id, ChangeKind.SET_FIELD, "x", field="cw_due"),
             Change(case_id, ChangeKind.SET_STATUS, "Open"),
-        ]
+        ],
     )
     assert [r.ok for r in results] == [False, False, True, True]
     with pytest.raises(SkippableConnectorError, match="unknown status"):
@@ -270,7 +293,7 @@ def test_statuses_and_fields_are_checked_once_bootstrapped(tracker: LocalTracker
 
 
 def test_bootstrap_plan_lists_levels_as_existing(tracker: LocalTracker) -> None:
-    plan = tracker.bootstrap_plan(BootstrapNeeds(("cw_due",), ("Open",), ("S1", "S2")))
+    plan = tracker.bootstrap_plan(needs(("cw_due",), ("Open",), ("S1", "S2")))
     assert [(s.kind, s.name, s.exists) for s in plan] == [
         ("field", "cw_due", False),
         ("status", "Open", False),
@@ -390,7 +413,7 @@ def test_bulk_insert_needs_histories(tracker: LocalTracker) -> None:
 
 def test_paging_with_identical_updated_at(tracker: LocalTracker) -> None:
     ids = [new_case(tracker) for _ in range(12)]
-    pages = list(tracker.read_changed(None, FAR))
+    pages = list(tracker.pages_between(None, FAR))
     assert [len(page) for page in pages] == [5, 5, 2]
     assert [tc.case.id for page in pages for tc in page] == sorted(ids)
 
@@ -398,8 +421,8 @@ def test_paging_with_identical_updated_at(tracker: LocalTracker) -> None:
 def test_paging_stops_on_an_exact_last_page(tracker: LocalTracker) -> None:
     for _ in range(10):
         new_case(tracker)
-    assert [len(page) for page in tracker.read_changed(None, FAR)] == [5, 5]
-    assert list(tracker.read_changed(None, T0 - HOUR)) == []
+    assert [len(page) for page in tracker.pages_between(None, FAR)] == [5, 5]
+    assert list(tracker.pages_between(None, T0 - HOUR)) == []
 
 
 @settings(
@@ -417,7 +440,7 @@ def test_pages_cover_the_window_exactly_once(
         created = [(T0 + m * MINUTE, new_case(tracker, at=T0 + m * MINUTE)) for m in minutes]
         low, high = T0 + window[0] * MINUTE, T0 + window[1] * MINUTE
         expected = [case_id for at, case_id in sorted(created) if low <= at <= high]
-        pages = list(tracker.read_changed(low, high))
+        pages = list(tracker.pages_between(low, high))
         assert all(0 < len(page) <= page_size for page in pages)
         assert [tc.case.id for page in pages for tc in page] == expected
 
@@ -425,7 +448,7 @@ def test_pages_cover_the_window_exactly_once(
 def test_writes_between_pages_skip_nothing(tracker: LocalTracker) -> None:
     ids = [new_case(tracker, at=T0 + n * MINUTE) for n in range(15)]
     seen: list[str] = []
-    for page in tracker.read_changed(None, T0 + HOUR):
+    for page in tracker.pages_between(None, T0 + HOUR):
         seen += [tc.case.id for tc in page]
         tracker.add_comment(page[0].case.id, T0 + 2 * HOUR, Author.CUSTOMER, "moved past the window")
     assert seen == ids
@@ -435,7 +458,7 @@ def test_read_costs_a_fixed_number_of_queries_per_page(tracker: LocalTracker) ->
     tracker.bulk_insert([full_record(at=T0 + n * MINUTE) for n in range(20)])
     statements: list[str] = []
     tracker._conn.set_trace_callback(statements.append)
-    pages = list(tracker.read_changed(None, FAR))
+    pages = list(tracker.pages_between(None, FAR))
     tracker._conn.set_trace_callback(None)
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(pages) == 4
@@ -488,7 +511,7 @@ def test_health_reports_a_closed_database(tmp_path: Path) -> None:
 
 def test_capabilities_cover_every_change_kind(tracker: LocalTracker) -> None:
     assert tracker.capabilities().supported == frozenset(ChangeKind)
-    assert LocalTracker.name == "local"
+    assert LocalTracker.type == "local"
 
 
 def test_usable_from_several_threads(tracker: LocalTracker) -> None:

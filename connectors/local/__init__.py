@@ -5,13 +5,22 @@ benchmarks run against.
 """
 
 from casewarden.connectors.local.generator import Vocabulary, default_level_weights, generate, mutate
-from casewarden.connectors.local.tracker import CaseRecord, Comment, FaultHook, LocalTracker
+from casewarden.connectors.local.tracker import (
+    CaseRecord,
+    Comment,
+    FaultHook,
+    LocalSettings,
+    LocalTracker,
+    UnknownOutcome,
+)
 
 __all__ = [
     "CaseRecord",
     "Comment",
     "FaultHook",
+    "LocalSettings",
     "LocalTracker",
+    "UnknownOutcome",
     "Vocabulary",
     "default_level_weights",
     "generate",

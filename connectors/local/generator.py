@@ -151,7 +151,43 @@ def generate(
     intake_items: Sequence[str] = (),
     level_weights: Sequence[float] | None = None,
 ) -> list[str]:
-    """Create ``count`` cases opened between ``start`` and ``end`` and return their ids.
+    """Create ``count`` cases opened between ``start`` and ``end`` and return their ids (see
+    :func:`generate_records` for the arguments)."""
+    records = generate_records(
+        count=count,
+        levels=levels,
+        statuses=statuses,
+        start=start,
+        end=end,
+        seed=seed,
+        regions=regions,
+        channels=channels,
+        milestones=milestones,
+        case_types=case_types,
+        intake_items=intake_items,
+        level_weights=level_weights,
+    )
+    tracker.set_meta(STATUS_VOCABULARY_META, json.dumps({name: str(cat) for name, cat in statuses.items()}))
+    return tracker.bulk_insert(records)
+
+
+def generate_records(
+    *,
+    count: int,
+    levels: Sequence[str],
+    statuses: Mapping[str, str],
+    start: datetime,
+    end: datetime,
+    seed: int = 0,
+    regions: Sequence[str] = (),
+    channels: Sequence[str] = DEFAULT_CHANNELS,
+    milestones: Sequence[str] = (),
+    case_types: Sequence[str] = (),
+    intake_items: Sequence[str] = (),
+    level_weights: Sequence[float] | None = None,
+) -> Iterator[CaseRecord]:
+    """``count`` case histories opened between ``start`` and ``end``, without a tracker: the shared
+    connector suites replay them through any tracker's own API.
 
     ``levels`` are the policy's level ids, most severe first; ``level_weights`` (default
     :func:`default_level_weights`) favours the later, less severe ones. ``statuses`` maps every status name
@@ -184,8 +220,8 @@ def generate(
         requesters=max(10, count // 5),
     )
     rng = random.Random(seed)
-    tracker.set_meta(STATUS_VOCABULARY_META, json.dumps({name: str(cat) for name, cat in statuses.items()}))
-    return tracker.bulk_insert(_History(rng, settings).record() for _ in range(count))
+    history = _History(rng, settings)
+    return (history.record() for _ in range(count))
 
 
 def mutate(

@@ -4,8 +4,8 @@ It exists so that a newcomer can run casewarden with nothing else installed, and
 tests and the benchmarks have a tracker that behaves like Zendesk or Jira in the ways the sync engine
 cares about: cases carry full timelines, every write bumps ``updated_at``, a refused write fails alone,
 and side effects leave markers behind. Levels and statuses are stored by their *policy* names, so no
-mapping is needed and ``TrackerCase.problems`` is always empty (the engine validates names against the
-policy).
+mapping is needed; given the policy's names (through the deployment), a case holding a name the policy
+does not know is reported in ``TrackerCase.problems``.
 
 Two faces:
 
@@ -23,6 +23,7 @@ path builds a whole page with one query per table, never one per case.
 
 from __future__ import annotations
 
+import builtins
 import functools
 import gc
 import json
@@ -35,21 +36,33 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 from casewarden.connectors.base import (
     MARKER_PREFIX,
     BootstrapNeeds,
     BootstrapStep,
     Capabilities,
+    CaseChanges,
     Change,
     ChangeKind,
     ChangeResult,
     Connector,
+    ConnectorContext,
+    ConnectorSettings,
+    Gone,
     HealthCheck,
+    KnownCases,
+    Outcome,
+    Page,
+    Resume,
     TrackerCase,
     marker_text,
+    nothing_known,
 )
+from casewarden.connectors.cursor import TimeCursor, advance
+from casewarden.connectors.mapping import NameMap
+from casewarden.connectors.sources import CaseSources, SourceView, resolve_text
 from casewarden.errors import (
     FatalConnectorError,
     RetriableConnectorError,
@@ -57,9 +70,19 @@ from casewarden.errors import (
 )
 from casewarden.policy.case import Author, Case, LevelChange, Link, Milestone, Reply, StatusChange
 
-__all__ = ["ID_PREFIX", "SCHEMA", "SCHEMA_VERSION", "CaseRecord", "Comment", "FaultHook", "LocalTracker"]
+__all__ = [
+    "ID_PREFIX",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "CaseRecord",
+    "Comment",
+    "FaultHook",
+    "LocalSettings",
+    "LocalTracker",
+    "UnknownOutcome",
+]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ID_PREFIX = "L-"
 
 #: The whole schema. Child tables are keyed by ``case_id`` first because every read fetches them for a
@@ -168,11 +191,41 @@ CREATE TABLE IF NOT EXISTS known_statuses (
     name       TEXT PRIMARY KEY,
     created_at TEXT NOT NULL
 ) WITHOUT ROWID;
+
+-- version 2: cases that were deleted or merged into another, so readers can drop them
+CREATE TABLE IF NOT EXISTS gone (
+    case_id TEXT PRIMARY KEY,
+    at      TEXT NOT NULL,
+    reason  TEXT NOT NULL CHECK (reason IN ('deleted', 'merged')),
+    into_id TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS gone_at ON gone (at, case_id);
 """
 
 #: Test seam: called with each change before :meth:`LocalTracker.apply` performs it. Return None to let
-#: the change proceed, or an exception to make it fail as if the tracker had raised it (see ``apply``).
+#: the change proceed, or an exception to make it fail as if the tracker had raised it (see ``apply``),
+#: or :class:`UnknownOutcome` to make its outcome unknown, as a remote tracker's timeout would.
 FaultHook = Callable[[Change], Exception | None]
+
+
+class UnknownOutcome(Exception):
+    """Returned by a fault hook: report the change's outcome as unknown, after performing it
+    (``landed=True``: the answer was lost) or without (``landed=False``: the request was lost)."""
+
+    def __init__(self, landed: bool):
+        self.landed = landed
+        super().__init__("the tracker's answer was lost" if landed else "the request was lost")
+
+
+class LocalSettings(ConnectorSettings):
+    """``settings:`` of a ``type: local`` tracker."""
+
+    path: str
+    create: bool = False
+    page_size: int = 1000
+    url_base: str = "local://case/"
+
+
 Clock = Callable[[], datetime]
 
 _CASE_COLUMNS = (
@@ -180,6 +233,7 @@ _CASE_COLUMNS = (
     "requester_authorized, provided, hold_until, etr"
 )
 _IN_PAGE = "case_id IN (SELECT value FROM json_each(?))"
+_NOT_GONE = "id NOT IN (SELECT case_id FROM gone)"
 _MARKER_LINE = re.compile(r"^[ \t]*\[" + re.escape(MARKER_PREFIX) + r"([^\]\r\n]+)\][ \t]*\r?$", re.MULTILINE)
 _AUTO_ID = re.compile(re.escape(ID_PREFIX) + r"(\d+)")
 _AUTHORS: dict[str, Author] = {a.value: a for a in Author}
@@ -301,11 +355,29 @@ class LocalTracker(Connector):
 
     ``page_size`` is the number of cases per page of :meth:`read_changed`. ``clock`` gives the instant
     of writes made through :meth:`apply` (tests pass a fixed clock). ``fail`` is a fault-injection test
-    seam: see :data:`FaultHook` and :meth:`apply`. One connection is shared and guarded by a lock, so a
-    tracker object may be used from several threads; other processes may open the same file (WAL mode).
+    seam: see :data:`FaultHook` and :meth:`apply`. ``names`` translates level and status names (the
+    embedded tracker stores policy names, so by default it is the identity; given the policy's names it
+    reports a case holding a name the policy does not know as a problem). ``case_data`` may take region,
+    channel, case type and requester authorization from a field or a tag instead of the case's own
+    columns. One connection is shared and guarded by a lock, so a tracker object may be used from several
+    threads; other processes may open the same file (WAL mode).
+
+    Markers live in the ``markers`` table (one row per key, written in the change's own savepoint) and,
+    for notes, in the note's last line ``[casewarden:KEY]``.
     """
 
-    name: ClassVar[str] = "local"
+    type: ClassVar[str] = "local"
+    Settings: ClassVar[builtins.type[ConnectorSettings]] = LocalSettings
+    IDENTITY_NAMES: ClassVar[bool] = True
+    MARKERS: ClassVar[str] = (
+        "the tracker's markers table (one row per key), and a [casewarden:KEY] line at the end of each keyed "
+        "internal note"
+    )
+    SOURCE_KINDS: ClassVar[frozenset[str]] = frozenset({"native", "field", "tag", "tag_prefix"})
+    SETTINGS_EXAMPLE: ClassVar[str] = (
+        "path: tracker.sqlite            # the embedded tracker's SQLite file\n"
+        "create: true                    # create it if missing (otherwise a mistyped path is an error)\n"
+    )
 
     def __init__(
         self,
@@ -315,9 +387,14 @@ class LocalTracker(Connector):
         page_size: int = 1000,
         clock: Clock | None = None,
         fail: FaultHook | None = None,
+        names: NameMap | None = None,
+        case_data: CaseSources | None = None,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
+        self.names = names or NameMap.identity()
+        self._translate = names is not None
+        self.case_data = case_data or CaseSources()
         self.path = str(path)
         self.url_base = url_base
         self.page_size = page_size
@@ -327,6 +404,27 @@ class LocalTracker(Connector):
         self._depth = 0
         self._conn = self._connect(self.path)
         self._ensure_schema()
+
+    @classmethod
+    def from_deployment(cls, settings: ConnectorSettings, context: ConnectorContext) -> Self:
+        """The tracker a deployment's ``type: local`` entry names; a path that does not exist is refused
+        unless ``create: true``, so a typo does not silently start an empty tracker."""
+        assert isinstance(settings, LocalSettings)
+        path = Path(settings.path).expanduser()
+        if not path.is_absolute():
+            path = context.base_dir / path
+        if not settings.create and not path.exists():
+            raise FatalConnectorError(
+                f"tracker '{context.tracker}': the embedded tracker file {path} does not exist "
+                "(check settings.path, or set 'create: true' to start an empty tracker)"
+            )
+        return cls(
+            path,
+            url_base=settings.url_base,
+            page_size=settings.page_size,
+            names=context.names,
+            case_data=context.case_data,
+        )
 
     # ----------------------------------------------------------------------------------------- lifecycle
 
@@ -497,6 +595,40 @@ class LocalTracker(Connector):
         with self.transaction():
             self._touch(case_id, at)
             self._insert_link(case_id, kind, target)
+
+    def delete_case(self, case_id: str, at: datetime) -> None:
+        """Delete a case as an admin would: it disappears, and readers are told it is gone."""
+        with self.transaction():
+            self._touch(case_id, at)
+            for table in (
+                "comments",
+                "status_history",
+                "level_history",
+                "milestones",
+                "links",
+                "fields",
+                "tags",
+                "followers",
+                "markers",
+            ):
+                self._conn.execute(f"DELETE FROM {table} WHERE case_id = ?", (case_id,))
+            self._conn.execute("DELETE FROM links WHERE target = ?", (case_id,))
+            self._conn.execute("DELETE FROM cases WHERE id = ?", (case_id,))
+            self._conn.execute(
+                "INSERT OR REPLACE INTO gone (case_id, at, reason, into_id) VALUES (?, ?, 'deleted', NULL)",
+                (case_id, _iso(at)),
+            )
+
+    def merge_case(self, case_id: str, into: str, at: datetime) -> None:
+        """Merge a case into another: its history stays readable by id, but it is no longer a case of its
+        own (readers are told it was merged), as Zendesk and Jira do."""
+        with self.transaction():
+            self._touch(case_id, at)
+            self._touch(into, at)
+            self._conn.execute(
+                "INSERT OR REPLACE INTO gone (case_id, at, reason, into_id) VALUES (?, ?, 'merged', ?)",
+                (case_id, _iso(at), into),
+            )
 
     def get_case(self, case_id: str) -> TrackerCase:
         """The case as the connector reads it; raises SkippableConnectorError if there is no such case."""
@@ -703,7 +835,36 @@ class LocalTracker(Connector):
 
     # ------------------------------------------------------------------------------------ read path
 
-    def read_changed(self, since: datetime | None, until: datetime) -> Iterator[list[TrackerCase]]:
+    def read_changed(
+        self, resume: Resume | None, until: datetime, known: KnownCases = nothing_known
+    ) -> Iterator[Page]:
+        """Pages of cases changed since ``resume`` (a :class:`TimeCursor`), with whole timelines (the file
+        holds them, so ``known`` is not needed), then the cases deleted or merged meanwhile.
+
+        The cursor instant is read again and the ids already seen at it are dropped, so nothing is lost
+        at a tie and nothing is read twice."""
+        cursor = TimeCursor.from_json(resume)
+        since = cursor.at if cursor else None
+        running = cursor
+        for page in self.pages_between(since, until):
+            fresh = [tc for tc in page if not (running and running.is_seen(tc.case.id, tc.case.updated_at))]
+            running = advance(running, [(tc.case.id, tc.case.updated_at) for tc in page], until)
+            if fresh:
+                yield Page(fresh, running.to_json() if running else None)
+        gone = self._gone_between(since, until)
+        if gone:
+            yield Page([], running.to_json() if running else None, gone)
+
+    def _gone_between(self, since: datetime | None, until: datetime) -> list[Gone]:
+        low, high = ("" if since is None else _iso(since)), _iso(until)
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT case_id, reason, into_id FROM gone WHERE at >= ? AND at <= ? ORDER BY at, case_id",
+                (low, high),
+            ).fetchall()
+        return [Gone(cid, reason, into) for cid, reason, into in rows]
+
+    def pages_between(self, since: datetime | None, until: datetime) -> Iterator[list[TrackerCase]]:
         """Pages of cases with ``since <= updated_at <= until`` in (updated_at, id) order.
 
         Keyset paging (continue after the last (updated_at, id) seen) keeps every page an index range
@@ -716,13 +877,13 @@ class LocalTracker(Connector):
                 if after is None:
                     rows = self._conn.execute(
                         f"SELECT {_CASE_COLUMNS} FROM cases WHERE updated_at >= ? AND updated_at <= ? "
-                        "ORDER BY updated_at, id LIMIT ?",
+                        f"AND {_NOT_GONE} ORDER BY updated_at, id LIMIT ?",
                         (low, high, self.page_size),
                     ).fetchall()
                 else:
                     rows = self._conn.execute(
                         f"SELECT {_CASE_COLUMNS} FROM cases WHERE (updated_at, id) > (?, ?) "
-                        "AND updated_at <= ? ORDER BY updated_at, id LIMIT ?",
+                        f"AND updated_at <= ? AND {_NOT_GONE} ORDER BY updated_at, id LIMIT ?",
                         (*after, high, self.page_size),
                     ).fetchall()
                 page = self._build(rows)
@@ -740,7 +901,7 @@ class LocalTracker(Connector):
             chunk = json.dumps(wanted[start : start + self.page_size])
             with self._snapshot():
                 rows = self._conn.execute(
-                    f"SELECT {_CASE_COLUMNS} FROM cases WHERE id IN (SELECT value FROM json_each(?))",
+                    f"SELECT {_CASE_COLUMNS} FROM cases WHERE id IN (SELECT value FROM json_each(?)) AND {_NOT_GONE}",
                     (chunk,),
                 ).fetchall()
                 found.update((tc.case.id, tc) for tc in self._build(rows))
@@ -849,11 +1010,48 @@ class LocalTracker(Connector):
             etr,
         ) = row
         opened_at = _dt(opened)
+        problems: list[str] = []
+        level_history = tuple(levels) or (LevelChange(opened_at, level),)
+        status_history = tuple(statuses) or (StatusChange(opened_at, status),)
+        if self._translate:
+            names = self.names
+            level_history = tuple(
+                LevelChange(x.at, names.level_from_tracker(x.level, problems)) for x in level_history
+            )
+            status_history = tuple(
+                StatusChange(x.at, names.status_from_tracker(x.status, problems)) for x in status_history
+            )
+        field_map: dict[str, str | None] = dict(fields)
+        tag_set = frozenset(tags)
+        if self.case_data.all():
+            native = {
+                "region": region,
+                "channel": channel,
+                "case_type": case_type,
+                "requester_authorized": None if authorized is None else bool(authorized),
+            }
+            view = SourceView(fields=field_map, tags=tag_set, native=native)
+            data = self.case_data
+            if data.region is not None:
+                region = resolve_text(data.region, view, "region")
+            if data.channel is not None:
+                channel = resolve_text(data.channel, view, "channel")
+            if data.case_type is not None:
+                case_type = resolve_text(data.case_type, view, "case_type")
+            if data.requester_authorized is not None:
+                value = resolve_text(data.requester_authorized, view, "requester_authorized")
+                authorized = None if value is None else value.lower() in ("true", "1", "yes")
+            if data.checklist:
+                items = set(_provided(provided))
+                for item, source in data.checklist.items():
+                    if source.kind != "native" and resolve_text(source, view, item):
+                        items.add(item)
+                provided = json.dumps(sorted(items))
         case = Case(
             id=case_id,
             opened_at=opened_at,
-            level_history=tuple(levels) or (LevelChange(opened_at, level),),
-            status_history=tuple(statuses) or (StatusChange(opened_at, status),),
+            level_history=level_history,
+            status_history=status_history,
             replies=tuple(replies),
             milestones=tuple(milestones),
             links=tuple(Link(kind, target) for kind, target in links),
@@ -867,17 +1065,22 @@ class LocalTracker(Connector):
             etr=_dt_opt(etr),
             updated_at=_dt(updated),
         )
-        return TrackerCase(case=case, fields=dict(fields), tags=frozenset(tags), url=self.url_base + case_id)
+        return TrackerCase(
+            case=case,
+            fields=field_map,
+            tags=tag_set,
+            url=self.url_base + case_id,
+            problems=tuple(dict.fromkeys(problems)),
+        )
 
     # ------------------------------------------------------------------------------------ write path
 
-    def apply(self, changes: Sequence[Change]) -> list[ChangeResult]:
+    def apply(self, batch: Sequence[CaseChanges]) -> list[ChangeResult]:
         """Apply a batch at one instant of the tracker's clock; one savepoint per change, one commit.
 
         A refused change (unknown case, unknown status or field once bootstrapped, a link to a missing case,
-        a change missing its value) rolls back alone and yields ``ok=False``; a
-        :class:`RetriableConnectorError` also sets ``retriable``. Any other exception (a
-        :class:`FatalConnectorError`, an SQLite failure, which is raised as one, or whatever the ``fail``
+        a change missing its value) rolls back alone and is ``refused`` with the reason. Any other exception
+        (a :class:`FatalConnectorError`, an SQLite failure, which is raised as one, or whatever the ``fail``
         hook returns) stops the batch: the changes before it are committed, as they would have landed on a
         remote tracker, and the exception is raised. Every change that carries a key leaves a row in
         ``markers`` in its own savepoint.
@@ -885,15 +1088,26 @@ class LocalTracker(Connector):
         when = _iso(self._clock())
         results: list[ChangeResult] = []
         stop: Exception | None = None
+        changes = [c for group in batch for c in group.changes]
         with self.transaction():
             for change in changes:
+                fault = self._fail(change) if self._fail is not None else None
+                if isinstance(fault, UnknownOutcome):
+                    if fault.landed:
+                        try:
+                            with self.transaction():
+                                self._apply_one(change, when)
+                        except (SkippableConnectorError, RetriableConnectorError, sqlite3.IntegrityError):
+                            pass
+                    results.append(ChangeResult(change, Outcome.UNKNOWN, str(fault)))
+                    continue
                 try:
+                    if fault is not None:
+                        raise fault
                     with self.transaction():
                         self._apply_one(change, when)
-                except RetriableConnectorError as exc:
-                    results.append(ChangeResult(change, ok=False, error=str(exc), retriable=True))
-                except (SkippableConnectorError, sqlite3.IntegrityError) as exc:
-                    results.append(ChangeResult(change, ok=False, error=str(exc)))
+                except (SkippableConnectorError, RetriableConnectorError, sqlite3.IntegrityError) as exc:
+                    results.append(ChangeResult(change, Outcome.REFUSED, str(exc)))
                 except sqlite3.Error as exc:  # the file itself is in trouble (disk full, I/O error)
                     stop = FatalConnectorError(f"the local tracker at {self.path} failed: {exc}")
                     stop.__cause__ = exc
@@ -902,14 +1116,12 @@ class LocalTracker(Connector):
                     stop = exc
                     break
                 else:
-                    results.append(ChangeResult(change, ok=True))
+                    results.append(ChangeResult(change, Outcome.APPLIED))
         if stop is not None:
             raise stop
         return results
 
     def _apply_one(self, change: Change, when: str) -> None:
-        if self._fail is not None and (fault := self._fail(change)) is not None:
-            raise fault
         handler = self._HANDLERS.get(change.kind)
         if handler is None:
             raise SkippableConnectorError(f"the local tracker cannot apply {change.kind}")
@@ -941,7 +1153,8 @@ class LocalTracker(Connector):
             )
 
     def _do_set_level(self, change: Change, when: str) -> None:
-        self._change_level(change.case_id, when, self._need(change.value, "a level", change))
+        level = self._need(change.value, "a level", change)
+        self._change_level(change.case_id, when, self.names.level_to_tracker(level) or level)
 
     def _do_add_tag(self, change: Change, when: str) -> None:
         tag = self._need(change.value, "a tag", change)
@@ -959,7 +1172,8 @@ class LocalTracker(Connector):
         self._insert_comment(change.case_id, when, Author.AGENT, False, body)
 
     def _do_set_status(self, change: Change, when: str) -> None:
-        self._change_status(change.case_id, when, self._need(change.value, "a status", change), None)
+        status = self._need(change.value, "a status", change)
+        self._change_status(change.case_id, when, self.names.status_to_tracker(status) or status, None)
 
     def _do_assign_group(self, change: Change, when: str) -> None:
         group = self._need(change.value, "a group", change)
@@ -1017,23 +1231,29 @@ class LocalTracker(Connector):
         ChangeKind.OPEN_RELATED: _do_open_related,
     }
 
-    def find_markers(self, case_id: str) -> set[str]:
-        """Keys from the markers table plus marker lines in the case's internal notes.
+    def find_markers(self, case_ids: Sequence[str]) -> dict[str, set[str]]:
+        """Keys from the markers table plus marker lines in the cases' internal notes, for many cases.
 
         Notes are searched too so that a note whose marker row was lost (or that a person copied by hand)
         still counts. Public comments are not: a customer must not be able to suppress an action by typing
         a marker into a reply.
         """
+        found: dict[str, set[str]] = defaultdict(set)
+        ids = list(dict.fromkeys(case_ids))
         with self._snapshot():
-            rows = self._conn.execute("SELECT key FROM markers WHERE case_id = ?", (case_id,))
-            keys = {key for (key,) in rows}
-            notes = self._conn.execute(
-                "SELECT body FROM comments WHERE case_id = ? AND public = 0 AND instr(body, ?) > 0",
-                (case_id, "[" + MARKER_PREFIX),
-            ).fetchall()
-        for (body,) in notes:
-            keys.update(match.group(1) for match in _MARKER_LINE.finditer(body))
-        return keys
+            for start in range(0, len(ids), 1000):
+                page = json.dumps(ids[start : start + 1000])
+                for case_id, key in self._conn.execute(
+                    f"SELECT case_id, key FROM markers WHERE {_IN_PAGE}", (page,)
+                ):
+                    found[case_id].add(key)
+                notes = self._conn.execute(
+                    f"SELECT case_id, body FROM comments WHERE {_IN_PAGE} AND public = 0 AND instr(body, ?) > 0",
+                    (page, "[" + MARKER_PREFIX),
+                ).fetchall()
+                for case_id, body in notes:
+                    found[case_id].update(match.group(1) for match in _MARKER_LINE.finditer(body))
+        return dict(found)
 
     # ------------------------------------------------------------------------- bootstrap and health
 
@@ -1041,8 +1261,14 @@ class LocalTracker(Connector):
         """Fields and statuses the tracker must know; levels need nothing (stored by policy id)."""
         with self._lock:
             fields, statuses = self._known("known_fields"), self._known("known_statuses")
-        steps = [BootstrapStep("field", name, "text field", exists=name in fields) for name in needs.fields]
-        steps += [BootstrapStep("status", name, "", exists=name in statuses) for name in needs.statuses]
+        steps = [
+            BootstrapStep("field", f.name, f"{f.type.value} (stored as text)", exists=f.name in fields)
+            for f in needs.fields
+        ]
+        steps += [
+            BootstrapStep("status", st.name, f"category {st.category}", exists=st.name in statuses)
+            for st in needs.statuses
+        ]
         steps += [
             BootstrapStep("priority", level, "stored by policy id", exists=True) for level in needs.levels
         ]
