@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 
 from casewarden.sync.engine import CycleResult, TrackerResult
+from casewarden.sync.terminal import say
 
 
 def cycle_json(result: CycleResult) -> dict[str, Any]:
@@ -79,44 +80,47 @@ def kind_counts(t: TrackerResult) -> Counter[str]:
 
 
 def print_cycle(result: CycleResult, console: Console, *, examples: int = 8) -> None:
+    """The cycle for people. Case ids, reasons, errors and tracker names come from trackers and the
+    policy, so every line goes through :func:`say` (printed as it is, never as markup)."""
     verb = "would" if result.dry_run else "did"
     for t in result.trackers:
-        console.print(
-            f"[bold]{t.tracker}[/bold]: read {t.read} changed case(s)"
+        say(
+            console,
+            (t.tracker, "bold"),
+            f": read {t.read} changed case(s)"
             + (f" ({t.unchanged} changed only by casewarden)" if t.unchanged else "")
             + f", re-evaluated {t.reevaluated} from state, evaluated {t.evaluated}; {t.breaches} target(s) "
             f"breached, {t.flags} intake flag(s)",
-            highlight=False,
         )
         counts = kind_counts(t)
         if not counts and not t.notifications:
-            console.print(f"  nothing to change: casewarden {verb} write nothing")
+            say(console, f"  nothing to change: casewarden {verb} write nothing")
         for label, n in sorted(counts.items()):
-            console.print(f"  {n:>6}  {label}", highlight=False)
+            say(console, f"  {n:>6}  {label}")
         if t.notifications:
-            console.print(f"  {len(t.notifications):>6}  notification(s)", highlight=False)
+            say(console, f"  {len(t.notifications):>6}  notification(s)")
         shown = [c for c in t.changes if c.key][:examples] or t.changes[:examples]
         for c in shown:
             target = f" {c.field}" if c.field else ""
             what = f"{c.kind.value}{target}" + (f" = {c.value!r}" if c.value != c.reason else "")
-            console.print(f"    - {c.case_id}: {what}  ({c.reason})", highlight=False, soft_wrap=True)
+            say(console, f"    - {c.case_id}: {what}  ({c.reason})")
         if not result.dry_run:
-            console.print(
+            say(
+                console,
                 f"  applied {t.applied}, failed {len(t.failed)}, notified {t.notified}"
                 + (f", recovered {t.recovered} after a crash" if t.recovered else "")
                 + (f", {len(t.uncertain)} notification(s) of uncertain delivery" if t.uncertain else ""),
-                highlight=False,
             )
             for r in t.failed[:examples]:
-                console.print(
-                    f"    [red]failed[/red] {r.change.case_id} {r.change.kind.value}: {r.error}",
-                    highlight=False,
+                say(
+                    console,
+                    "    ",
+                    ("failed", "red"),
+                    f" {r.change.case_id} {r.change.kind.value}: {r.error}",
                 )
         for s in t.skipped[:examples]:
-            console.print(
-                f"  [yellow]skipped[/yellow] {s.case_id}: {s.reason}", highlight=False, soft_wrap=True
-            )
+            say(console, "  ", ("skipped", "yellow"), f" {s.case_id}: {s.reason}")
         if len(t.skipped) > examples:
-            console.print(f"  ... and {len(t.skipped) - examples} more skipped case(s)")
+            say(console, f"  ... and {len(t.skipped) - examples} more skipped case(s)")
         for p in t.problems[:examples]:
-            console.print(f"  [yellow]problem[/yellow] {p}", highlight=False)
+            say(console, "  ", ("problem", "yellow"), f" {p}")
