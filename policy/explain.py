@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from casewarden.errors import CaseError
+from casewarden.policy.calendar import OutOfRange
 from casewarden.policy.case import Case, LevelChange, StatusChange
 from casewarden.policy.compiled import Policy
 from casewarden.policy.escalation import step_times
@@ -245,7 +246,7 @@ def due_untouched(policy: Policy, level: str, opened: datetime, region: str | No
         raise CaseError("(due)", f"unknown region '{region}'; {known}")
     try:
         return _due_untouched(policy, lv.id, opened, region)
-    except (ValueError, OverflowError) as exc:  # the calendar's range: years 2..9998
+    except OutOfRange as exc:
         raise CaseError(
             "(due)", f"cannot work out due times for a case opened {opened.isoformat()}: {exc}"
         ) from None

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from casewarden.errors import CaseError
 from casewarden.policy.calendar import BusinessCalendar
 from casewarden.policy.durations import (
     MAX_BUSINESS_DAYS,
@@ -16,7 +17,9 @@ from casewarden.policy.durations import (
     DurationKind,
     parse_duration,
 )
+from casewarden.policy.evaluate import evaluate
 from casewarden.sync.cli import main
+from tests.policy_fixtures import case, policy
 
 WEEKDAYS = {d: [(time(8), time(17))] for d in range(5)}
 
@@ -128,3 +131,24 @@ def test_due_with_a_broken_policy_exits_1_and_a_bad_instant_2(tmp_path: Path) ->
     assert code == 1 and "saved as UTF-16 LE" in out
     code, out = due("priority-lifecycle", "--level", "P1", "--opened", "yesterday")
     assert code == 2 and "'yesterday' is not an ISO-8601 instant" in out
+
+
+# --------------------------------------------------------------------------- cases from a tracker
+
+
+@pytest.mark.parametrize(
+    ("opened", "level"),
+    [
+        (datetime(9999, 12, 30, tzinfo=UTC), "P3"),  # business hours: past the calendar's last year
+        (datetime(1, 1, 2, tzinfo=UTC), "P3"),  # before its first
+        (datetime(9999, 12, 31, 23, 50, tzinfo=UTC), "P1"),  # clock time: 30 minutes overflow datetime
+    ],
+)
+def test_a_case_dated_outside_the_calendar_years_cannot_be_placed(opened: datetime, level: str) -> None:
+    """A tracker record with an absurd date is one skipped case (CaseError), not a failed cycle."""
+    pol = policy()
+    with pytest.raises(CaseError, match=r"its timers cannot be worked out: .*outside the supported"):
+        evaluate(pol, case(opened, level), datetime(2026, 5, 1, tzinfo=UTC))
+    # clock-time targets of a far but representable date are worked out as usual
+    ev = evaluate(pol, case(datetime(9999, 12, 30, tzinfo=UTC), "P1"), datetime(2026, 5, 1, tzinfo=UTC))
+    assert ev.targets[0].due_at == datetime(9999, 12, 30, 0, 30, tzinfo=UTC)
