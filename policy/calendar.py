@@ -33,7 +33,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from itertools import accumulate, pairwise
 from zoneinfo import ZoneInfo
 
-__all__ = ["BusinessCalendar", "Closure"]
+__all__ = ["BusinessCalendar", "Closure", "OutOfRange"]
 
 _MIDNIGHT = time(0)
 _ONE_DAY = timedelta(days=1)
@@ -43,8 +43,18 @@ _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MAX_EMPTY_YEARS = 10
 # date(y + 1, 1, 1) and the year before must exist for every year built.
 _FIRST_YEAR, _LAST_YEAR = 2, 9998
+# UTC epoch seconds of the supported range's ends (a day inside them, for any zone's offset): a query
+# that must end outside is refused at once instead of after building thousands of years.
+_MIN_TS = (datetime(_FIRST_YEAR, 1, 2, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
+_MAX_TS = (datetime(_LAST_YEAR, 12, 30, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
 
 Interval = tuple[float, float]
+
+
+class OutOfRange(ValueError):
+    """The answer lies outside what the calendar can compute: before year 2 or after 9998, beyond an
+    infinite amount, or past ten years without any open time. Its own class so that callers can turn
+    it into "this case cannot be placed" without hiding other mistakes."""
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -88,6 +98,13 @@ def _fmt_time(t: time, end: bool = False) -> str:
     if end and t == _MIDNIGHT:
         return "24:00"
     return t.strftime("%H:%M:%S" if t.second or t.microsecond else "%H:%M")
+
+
+def _describe_ts(ts: float) -> str:
+    try:
+        return _fromts(ts, UTC).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return f"instant {ts}"
 
 
 def _nth_weekday(year: int, month: int, weekday: int, nth: int) -> date | None:
@@ -379,7 +396,7 @@ class BusinessCalendar:
     def _build_year(self, year: int) -> _Year:
         """Open intervals of one local year as UTC instants, and its business days."""
         if not _FIRST_YEAR <= year <= _LAST_YEAR:
-            raise ValueError(f"year {year} is outside the supported range {_FIRST_YEAR}..{_LAST_YEAR}")
+            raise OutOfRange(f"year {year} is outside the supported range {_FIRST_YEAR}..{_LAST_YEAR}")
         zone = self.zone
         first = date(year, 1, 1)
         n = (date(year + 1, 1, 1) - first).days
@@ -435,12 +452,15 @@ class BusinessCalendar:
         """Extend the span so it contains instant ``ts``: the slow path of every query, taken once per
         newly reached year."""
         span = self._span
+        if not _MIN_TS <= ts <= _MAX_TS:
+            raise OutOfRange(
+                f"{_describe_ts(ts)} is outside the supported range (years {_FIRST_YEAR}..{_LAST_YEAR})"
+            )
+        y = datetime.fromtimestamp(ts, self.zone).year
         if span.y1 < span.y0:
-            try:
-                y = datetime.fromtimestamp(ts, self.zone).year
-            except (OverflowError, OSError) as exc:
-                raise ValueError(f"instant {ts} is outside the supported range") from exc
             span = self._with_years(y, y)
+        elif not span.y0 <= y <= span.y1:  # one step to the year, not one per year in between
+            span = self._with_years(min(y, span.y0), max(y, span.y1))
         while ts < span.lo:
             span = self._with_years(span.y0 - 1, span.y1)
         while ts >= span.hi:
@@ -462,7 +482,7 @@ class BusinessCalendar:
         """Append years until the span holds ``need_total`` open seconds or an interval ending after
         ``need_after``. Gives up after ``_MAX_EMPTY_YEARS`` years that add no open time."""
         if need_total is not None and not math.isfinite(need_total):
-            raise ValueError(f"cannot add an infinite or NaN amount of open time ({need_total})")
+            raise OutOfRange(f"cannot add an infinite or NaN amount of open time ({need_total})")
         empty = 0
         while True:
             if need_total is not None and span.total >= need_total:
@@ -478,7 +498,7 @@ class BusinessCalendar:
             span = self._with_years(span.y0, min(span.y1 + step, _LAST_YEAR + 1))
             empty = empty + step if span.total == before else 0
             if empty >= _MAX_EMPTY_YEARS:
-                raise ValueError(
+                raise OutOfRange(
                     f"calendar {self.name!r} has no open time in {empty} consecutive years up to {span.y1}"
                 )
 
@@ -495,7 +515,7 @@ class BusinessCalendar:
             need -= added
             empty = empty + 1 if added == 0 else 0
             if empty >= _MAX_EMPTY_YEARS:
-                raise ValueError(
+                raise OutOfRange(
                     f"calendar {self.name!r} has no open time in {empty} consecutive years from {span.y0}"
                 )
         return span
@@ -559,9 +579,18 @@ class BusinessCalendar:
         if not lo <= ts < hi:
             if self.always_open:  # never built, so 24x7 calendars always come here
                 # exact datetime arithmetic in UTC (aware + timedelta in a DST zone would add wall time)
-                return (_EPOCH + (delta + timedelta(seconds=seconds))).astimezone(self.zone)
+                try:
+                    return (_EPOCH + (delta + timedelta(seconds=seconds))).astimezone(self.zone)
+                except OverflowError:
+                    raise OutOfRange(
+                        f"{start.isoformat()} plus {seconds} seconds is past the last supported year"
+                    ) from None
             lo, hi, starts, ends, cum, cumend, total = self._cover(ts).state
         if seconds > 0:
+            if ts + seconds > _MAX_TS:  # open time never runs faster than the clock
+                raise OutOfRange(
+                    f"{seconds} seconds of open time from {start.isoformat()} end after year {_LAST_YEAR}"
+                )
             i = bisect_right(ends, ts)
             s = starts[i]
             target = (cum[i] + ts - s if ts > s else cum[i]) + seconds
@@ -575,7 +604,7 @@ class BusinessCalendar:
         if seconds == 0:
             return self.next_open(start)
         if not math.isfinite(seconds):
-            raise ValueError(f"cannot add an infinite or NaN amount of open time ({seconds})")
+            raise OutOfRange(f"cannot add an infinite or NaN amount of open time ({seconds})")
         span = self._cover(ts)
         target = span.elapsed(ts) + seconds
         while target < 0:
@@ -638,6 +667,12 @@ class BusinessCalendar:
         if self.always_open:  # every date is a business day; no year needs building
             return self.next_open(datetime.combine(local_day + timedelta(days=days), wall, self.zone))
         o = local_day.toordinal()
+        # a business day is at least a calendar day: refuse at once what must end past the range
+        if o + days > date(_LAST_YEAR, 12, 31).toordinal() or o + days < date(_FIRST_YEAR, 1, 1).toordinal():
+            raise OutOfRange(
+                f"{days} business days from {local_day.isoformat()} end outside the supported years "
+                f"{_FIRST_YEAR}..{_LAST_YEAR}"
+            )
         span = self._cover_year(local_day.year)
         empty = 0
         while True:
@@ -646,13 +681,23 @@ class BusinessCalendar:
             if 0 <= idx < len(span.bdays):
                 break
             before = len(span.bdays)
+            # grow by an estimate of the years still needed (at most 50 at a time), not year by year
+            per_year = before / (span.y1 - span.y0 + 1)
+            missing = idx - len(span.bdays) + 1 if days > 0 else -idx
+            step = max(1, min(50, int(missing / per_year))) if per_year else 1
+            edge = span.y1 >= _LAST_YEAR if days > 0 else span.y0 <= _FIRST_YEAR
+            if edge:
+                raise OutOfRange(
+                    f"{days} business days from {local_day.isoformat()} end outside the supported years "
+                    f"{_FIRST_YEAR}..{_LAST_YEAR}"
+                )
             if days > 0:
-                span = self._with_years(span.y0, span.y1 + 1)
+                span = self._with_years(span.y0, min(span.y1 + step, _LAST_YEAR))
             else:
-                span = self._with_years(span.y0 - 1, span.y1)
-            empty = empty + 1 if len(span.bdays) == before else 0
+                span = self._with_years(max(span.y0 - step, _FIRST_YEAR), span.y1)
+            empty = empty + step if len(span.bdays) == before else 0
             if empty >= _MAX_EMPTY_YEARS:
-                raise ValueError(f"calendar {self.name!r} has no business day in {empty} consecutive years")
+                raise OutOfRange(f"calendar {self.name!r} has no business day in {empty} consecutive years")
         target = date.fromordinal(span.bdays[idx])
         return self.next_open(datetime.combine(target, wall, self.zone))
 

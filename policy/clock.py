@@ -12,14 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from casewarden.policy.calendar import BusinessCalendar
+from casewarden.policy.calendar import BusinessCalendar, OutOfRange
 from casewarden.policy.durations import Duration, DurationKind
 
 
 def shift(t: datetime, seconds: float) -> datetime:
     """``t`` plus elapsed seconds, in t's zone. Not ``t + timedelta``: Python adds wall-clock time within
     one ZoneInfo, which is an hour off across a DST change."""
-    return datetime.fromtimestamp(t.timestamp() + seconds, t.tzinfo)
+    try:
+        return datetime.fromtimestamp(t.timestamp() + seconds, t.tzinfo)
+    except (OverflowError, OSError, ValueError):
+        raise OutOfRange(f"{t.isoformat()} plus {seconds:g} seconds is outside the supported years") from None
 
 
 def elapsed(a: datetime, b: datetime) -> float:

@@ -42,6 +42,17 @@ _UNIT = r"([a-z]+)"
 _SINGLE = re.compile(rf"^{_QTY}\s*(business\s+)?{_UNIT}$")
 _RANGE = re.compile(rf"^{_QTY}\s*(?:{_UNIT}\s*)?(?:to|-|–)\s*{_QTY}\s*(business\s+)?{_UNIT}$")
 
+#: The longest duration a policy may give: ten years of calendar (or business) time. A support target
+#: or an escalation beyond that is a typo, and the calendar would have to build every year up to it.
+MAX_DAYS = 3650
+MAX_SECONDS = MAX_DAYS * 86400
+#: Ten years of five-day weeks: the business-day counterpart of :data:`MAX_DAYS`.
+MAX_BUSINESS_DAYS = 2600
+LIMITS = (
+    f"at most {MAX_DAYS} days (10 years; {MAX_DAYS * 24} hours, {MAX_DAYS // 7} weeks), or "
+    f"{MAX_BUSINESS_DAYS} business days ({MAX_BUSINESS_DAYS // 5} business weeks)"
+)
+
 ACCEPTED_FORMS = (
     "'30 min', '2 hours', '10 days' (calendar time), '8 business hours' (only while the calendar is open), "
     "'3 business days' (same local time on the 3rd following business day), '5 to 10 days' (warn at 5, "
@@ -81,6 +92,8 @@ def parse_duration(text: str | int | float, meanings: dict[str, str] | None = No
     if isinstance(text, bool):
         raise ValueError(f"expected a duration, got {text!r}; accepted: {ACCEPTED_FORMS}")
     if isinstance(text, int | float):
+        if not 0 <= text <= MAX_SECONDS / 60:  # also refuses NaN
+            raise ValueError(f"{text} minutes is out of range; a duration is {LIMITS}")
         return Duration(DurationKind.ELAPSED, seconds=int(text * 60), text=f"{text} min")
     raw = text
     s = " ".join(text.strip().lower().split())
@@ -90,7 +103,7 @@ def parse_duration(text: str | int | float, meanings: dict[str, str] | None = No
         word = "immediate" if s.startswith("immediate") else "continuous"
         meaning = (meanings or {}).get(word)
         if meaning is None:
-            raise ValueError(f"'{raw}' needs a meaning: set meanings.{word} (e.g. '15 minutes')")
+            raise ValueError(f"'{_cut(raw)}' needs a meaning: set meanings.{word} (e.g. '15 minutes')")
         inner = parse_duration(meaning)
         return Duration(
             inner.kind,
@@ -109,20 +122,27 @@ def parse_duration(text: str | int | float, meanings: dict[str, str] | None = No
     if m:
         low, low_unit, high, in_business, unit = m.groups()
         if low_unit and low_unit != unit and UNIT_SECONDS.get(low_unit) != UNIT_SECONDS.get(unit):
-            raise ValueError(f"'{raw}': both ends of a range take the same unit")
+            raise ValueError(f"'{_cut(raw)}': both ends of a range take the same unit")
         if float(low) > float(high):
-            raise ValueError(f"'{raw}': the low end of a range must not exceed the high end")
+            raise ValueError(f"'{_cut(raw)}': the low end of a range must not exceed the high end")
         return _build(raw, float(high), float(low), bool(in_business), unit)
-    raise ValueError(f"cannot read duration '{raw}'; accepted: {ACCEPTED_FORMS}")
+    raise ValueError(f"cannot read duration '{_cut(raw)}'; accepted: {ACCEPTED_FORMS}")
+
+
+def _cut(text: str) -> str:
+    """``text`` for a message: a value of hundreds of characters is cut, not repeated whole."""
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _build(raw: str, qty: float, low: float | None, business: bool, unit: str) -> Duration:
     if unit not in UNIT_SECONDS:
-        raise ValueError(f"'{raw}': unknown unit '{unit}'; use minutes, hours, days or weeks")
+        raise ValueError(f"'{_cut(raw)}': unknown unit '{unit}'; use minutes, hours, days or weeks")
     if business and (unit in DAY_UNITS or unit in WEEK_UNITS):
         per = 5 if unit in WEEK_UNITS else 1
+        if qty * per > MAX_BUSINESS_DAYS:  # checked before any arithmetic: qty may be 1e400 (inf)
+            raise ValueError(f"'{_cut(raw)}' is too long; a duration is {LIMITS}")
         if qty != int(qty) or (low is not None and low != int(low)):
-            raise ValueError(f"'{raw}': business days must be whole")
+            raise ValueError(f"'{_cut(raw)}': business days must be whole")
         return Duration(
             DurationKind.BUSINESS_DAYS,
             business=True,
@@ -131,6 +151,8 @@ def _build(raw: str, qty: float, low: float | None, business: bool, unit: str) -
             text=raw,
         )
     factor = UNIT_SECONDS[unit]
+    if qty * factor > MAX_SECONDS:
+        raise ValueError(f"'{_cut(raw)}' is too long; a duration is {LIMITS}")
     return Duration(
         DurationKind.ELAPSED,
         business=business,

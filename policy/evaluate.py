@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
+from casewarden.errors import CaseError
+from casewarden.policy.calendar import OutOfRange
 from casewarden.policy.case import Case
 from casewarden.policy.clock import Measure, Span, measure
 from casewarden.policy.compiled import Level, Policy, Target
@@ -22,7 +24,15 @@ from casewarden.policy.timeline import Timeline, build_timeline
 
 
 def evaluate(policy: Policy, case: Case, now: datetime) -> Evaluation:
-    """Everything the policy says about ``case`` at ``now``. Raises CaseError if it cannot place it."""
+    """Everything the policy says about ``case`` at ``now``. Raises CaseError if it cannot place it,
+    including a case whose dates (from the tracker) put its timers outside the calendar's years."""
+    try:
+        return _evaluate(policy, case, now)
+    except OutOfRange as exc:
+        raise CaseError(case.id, f"its timers cannot be worked out: {exc}") from None
+
+
+def _evaluate(policy: Policy, case: Case, now: datetime) -> Evaluation:
     tl = build_timeline(policy, case)
     escalation = evaluate_escalation(policy, tl, now)
     targets = tuple(evaluate_targets(policy, tl, now, escalation.reached_at if escalation else None))

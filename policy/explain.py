@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from casewarden.errors import CaseError
+from casewarden.policy.calendar import OutOfRange
 from casewarden.policy.case import Case, LevelChange, StatusChange
 from casewarden.policy.compiled import Policy
 from casewarden.policy.escalation import step_times
@@ -239,6 +240,20 @@ def due_untouched(policy: Policy, level: str, opened: datetime, region: str | No
     lv = policy.level(level)
     if lv is None:
         raise CaseError("(due)", f"unknown level '{level}'; levels: {', '.join(policy.levels)}")
+    regions = policy.spec.regions
+    if region is not None and region not in regions:
+        known = f"regions: {', '.join(regions)}" if regions else "this policy defines no regions"
+        raise CaseError("(due)", f"unknown region '{region}'; {known}")
+    try:
+        return _due_untouched(policy, lv.id, opened, region)
+    except OutOfRange as exc:
+        raise CaseError(
+            "(due)", f"cannot work out due times for a case opened {opened.isoformat()}: {exc}"
+        ) from None
+
+
+def _due_untouched(policy: Policy, level: str, opened: datetime, region: str | None) -> DueReport:
+    lv = policy.levels[level]
     first = next(
         (s for s in policy.spec.statuses if s.category is StatusCategory.NEW), policy.spec.statuses[0]
     )

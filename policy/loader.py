@@ -15,7 +15,16 @@ from pydantic import ValidationError
 
 from casewarden.errors import PolicyError, PolicyProblem
 from casewarden.policy.compiled import Policy, compile_policy
-from casewarden.policy.located import YamlProblems, from_validation, load_tree, locate, plain
+from casewarden.policy.located import (
+    YamlProblems,
+    allowed_keys,
+    clean_loc,
+    from_validation,
+    load_tree,
+    locate,
+    plain,
+    read_text,
+)
 from casewarden.policy.model import PolicySpec
 from casewarden.policy.presets import preset_path
 from casewarden.policy.references import Loc, check_references
@@ -25,11 +34,9 @@ def load_policy(source: str | Path) -> Policy:
     """Load, check and compile a policy from a file path or a preset name."""
     path = resolve_source(source)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyError(
-            [PolicyProblem(str(source), None, None, "", f"cannot read: {exc.strerror}")]
-        ) from None
+        text = read_text(path, label="policy file", filename=str(source))
+    except YamlProblems as exc:
+        raise PolicyError(exc.problems) from None
     return load_policy_text(text, filename=str(source))
 
 
@@ -80,6 +87,17 @@ def _references_despite(
     pruned = copy.deepcopy(data)
     removed_names: set[str] = set()
     errors = exc.errors()
+    # a misspelt key ('lifecyle') leaves the key it meant at its default: what that default lacks
+    # is not a second mistake
+    meant: list[Loc] = []
+    for err in errors:
+        loc = clean_loc(err["loc"])
+        if err["type"] == "extra_forbidden" and loc:
+            close = difflib.get_close_matches(
+                str(loc[-1]), allowed_keys(PolicySpec, loc[:-1]), n=1, cutoff=0.6
+            )
+            if close:
+                meant.append((*loc[:-1], close[0]))
     for _ in range(PRUNE_PASSES):
         for err in errors:
             loc = tuple(
@@ -100,6 +118,8 @@ def _references_despite(
         for loc, msg in check_references(spec):
             problem = _locate(filename, tree, loc, msg)
             if problem.path in reported or any(f"'{name}'" in msg for name in removed_names):
+                continue
+            if any(loc[: len(m)] == m for m in meant):
                 continue
             out.append(problem)
         return out

@@ -7,17 +7,32 @@ broken reference in a file is reported at once with its location instead of stop
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import re
 from datetime import date, time
 from enum import StrEnum
+from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from casewarden.policy.durations import Duration, parse_duration
+from casewarden.policy.durations import Duration, DurationKind, parse_duration
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+#: Bounds on counts. A real policy has 3 to 6 levels and escalation levels; these leave room for any
+#: sane one while keeping a typo (rank 1000 for 10) from passing as a meaning.
+MAX_LEVELS = 100
+MAX_ESCALATION_LEVEL = 100
 _TIME_RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 
 
@@ -33,6 +48,22 @@ def _check_duration(text: str) -> str:
     parse_duration(text, {"immediate": "0 min", "continuous": "0 min"})
     return text
 
+
+def _check_meaning(text: str) -> str:
+    """A meaning is the number behind a word: one timed duration, not another word or a range."""
+    d = parse_duration(text)
+    if d.kind is DurationKind.UNTIMED or d.warn_seconds is not None or d.warn_days is not None:
+        raise ValueError(f"'{text}': give one duration here, e.g. '15 minutes' (not a range, not 'untimed')")
+    return text
+
+
+Name = Annotated[str, Field(min_length=1)]
+
+MeaningText = Annotated[
+    str,
+    AfterValidator(_check_meaning),
+    Field(description="a duration, e.g. '15 minutes'"),
+]
 
 DurationText = Annotated[
     str,
@@ -65,7 +96,7 @@ class StatusCategory(StrEnum):
 
 
 class Meta(Strict):
-    name: str
+    name: Name
     version: str = "1"
     description: str = ""
     source: str = ""
@@ -79,8 +110,8 @@ class Meanings(Strict):
     """What the words 'immediate' and 'continuous' mean in this policy: documents use them, timers need
     numbers."""
 
-    immediate: DurationText = "15 minutes"
-    continuous: DurationText = "1 hour"
+    immediate: MeaningText = "15 minutes"
+    continuous: MeaningText = "1 hour"
 
 
 class HolidaySpec(Strict):
@@ -98,14 +129,23 @@ class ClosureSpec(Strict):
     end: str = Field(alias="to", description="local time HH:MM; at or before `from` means the next day")
     description: str = ""
 
+    @field_validator("every")
+    @classmethod
+    def _every(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_nth_weekday(v)
+        return v
+
+    @field_validator("start", "end")
+    @classmethod
+    def _time(cls, v: str) -> str:
+        parse_time(v)
+        return v
+
     @model_validator(mode="after")
     def _one_kind(self) -> ClosureSpec:
         if (self.every is None) == (self.on is None):
             raise ValueError("set exactly one of 'every' (monthly rule) or 'on' (a date)")
-        if self.every is not None:
-            parse_nth_weekday(self.every)
-        parse_time(self.start)
-        parse_time(self.end)
         return self
 
 
@@ -159,21 +199,35 @@ def parse_time_range(text: str) -> tuple[time, time]:
     return start, end
 
 
+def _day_index(word: str, key: str) -> int:
+    if word in DAY_NAMES:
+        return DAY_NAMES.index(word)
+    if word in _FULL_DAY_NAMES:
+        return _FULL_DAY_NAMES.index(word)
+    raise ValueError(
+        f"'{key}': '{word}' is not a day; days are mon, tue, wed, thu, fri, sat, sun (or the full names), "
+        "e.g. 'mon-fri' or 'sat,sun'"
+    )
+
+
 def expand_days(key: str) -> list[int]:
     """'mon-fri' -> [0..4]; 'sat' -> [5]; 'mon,wed' -> [0, 2]."""
     days: list[int] = []
-    for part in key.lower().replace(" ", "").split(","):
+    for part in str(key).lower().replace(" ", "").split(","):
         if "-" in part:
             a, b = part.split("-", 1)
-            if a[:3] not in DAY_NAMES or b[:3] not in DAY_NAMES:
-                raise ValueError(f"'{key}': days are mon, tue, wed, thu, fri, sat, sun")
-            i, j = DAY_NAMES.index(a[:3]), DAY_NAMES.index(b[:3])
+            i, j = _day_index(a, key), _day_index(b, key)
             days.extend(range(i, j + 1) if i <= j else [*range(i, 7), *range(0, j + 1)])
         else:
-            if part[:3] not in DAY_NAMES:
-                raise ValueError(f"'{key}': days are mon, tue, wed, thu, fri, sat, sun")
-            days.append(DAY_NAMES.index(part[:3]))
+            days.append(_day_index(part, key))
     return days
+
+
+@cache
+def _zone_names() -> tuple[str, ...]:
+    from zoneinfo import available_timezones
+
+    return tuple(sorted(available_timezones()))
 
 
 class CalendarSpec(Strict):
@@ -192,16 +246,31 @@ class CalendarSpec(Strict):
 
         try:
             ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"'{v}' is not an IANA time zone (e.g. America/Denver, Europe/London)") from None
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: 'America' is a folder
+            close = difflib.get_close_matches(v, _zone_names(), n=1) if len(v) <= 64 else []
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            shown = v if len(v) <= 60 else v[:57] + "..."
+            raise ValueError(
+                f"'{shown}' is not an IANA time zone{hint} (e.g. America/Denver, Europe/London, UTC)"
+            ) from None
         return v
 
     @field_validator("hours")
     @classmethod
     def _hours(cls, v: Any) -> Any:
         if isinstance(v, dict):
+            if not v:
+                raise ValueError(
+                    "no opening hours: the calendar would never open; give days and intervals, e.g. "
+                    "{mon-fri: ['08:00-17:00']}, or '24x7'"
+                )
             seen: dict[int, list[tuple[time, time]]] = {}
             for key, ranges in v.items():
+                if not ranges:
+                    raise ValueError(
+                        f"'{key}' has no intervals: list one or more 'HH:MM-HH:MM' (e.g. "
+                        f"{key}: ['08:00-17:00']), or leave the days out to keep them closed"
+                    )
                 for day in expand_days(key):
                     for r in ranges:
                         seen.setdefault(day, []).append(parse_time_range(r))
@@ -223,7 +292,7 @@ class CalendarSpec(Strict):
 
 
 class RegionSpec(Strict):
-    calendar: str
+    calendar: Name
     description: str = ""
 
 
@@ -261,10 +330,10 @@ class TargetSpec(Strict):
 
 
 class LevelSpec(Strict):
-    id: str
-    name: str
-    aliases: list[str] = Field(default_factory=list)
-    rank: int = Field(ge=1, description="1 is the most severe")
+    id: Name
+    name: Name
+    aliases: list[Name] = Field(default_factory=list)
+    rank: int = Field(ge=1, le=MAX_LEVELS, description="1 is the most severe")
     description: str = ""
     examples: list[str] = Field(default_factory=list)
     calendar: str | None = Field(None, description="calendar for this level's targets (e.g. 24x7 for S1/S2)")
@@ -277,7 +346,7 @@ class LevelSpec(Strict):
 
 
 class StatusSpec(Strict):
-    name: str
+    name: Name
     category: StatusCategory
     description: str = ""
     pauses: Literal["all"] | list[str] = Field(default_factory=list, description="'all' or target names")
@@ -332,6 +401,14 @@ class ActionSpec(Strict):
     raise_level: str | None = Field(None, description="level id to raise the case to")
     notify: list[str] | None = Field(None, description="contact or channel names")
 
+    @field_validator("notify", "field")
+    @classmethod
+    def _not_empty(cls, v: Any, info: ValidationInfo) -> Any:
+        if v is not None and not v:
+            what = "contact" if info.field_name == "notify" else "'field name: value'"
+            raise ValueError(f"is empty: give at least one {what}")
+        return v
+
     @model_validator(mode="after")
     def _exactly_one(self) -> ActionSpec:
         set_keys = [k for k, v in self.__dict__.items() if v is not None]
@@ -348,7 +425,7 @@ class ActionSpec(Strict):
 
 
 class EscalationLevelSpec(Strict):
-    level: int = Field(ge=1)
+    level: int = Field(ge=1, le=MAX_ESCALATION_LEVEL)
     name: str = ""
     after: DurationText | None = Field(
         None,
@@ -362,14 +439,14 @@ class EscalationPathSpec(Strict):
     start: Literal["opened", "level_set"] = "opened"
     not_before: DurationText | None = Field(None, description="cannot be escalated before this")
     customer_request: int | None = Field(
-        None, ge=1, description="level a customer-requested escalation jumps to"
+        None, ge=1, le=MAX_ESCALATION_LEVEL, description="level a customer-requested escalation jumps to"
     )
-    levels: list[EscalationLevelSpec]
+    levels: list[EscalationLevelSpec] = Field(min_length=1, max_length=MAX_ESCALATION_LEVEL)
     description: str = ""
 
 
 class FlagRule(Strict):
-    name: str
+    name: Name
     message: str
     levels: list[str] = Field(default_factory=list)
     channels: list[str] = Field(default_factory=list)
@@ -384,7 +461,7 @@ class Intake(Strict):
 
 
 class CaseTypeSpec(Strict):
-    id: str
+    id: Name
     name: str = ""
     levels: list[str]
     default_level: str
@@ -404,7 +481,7 @@ class PolicySpec(Strict):
     calendars: dict[str, CalendarSpec]
     regions: dict[str, RegionSpec] = Field(default_factory=dict)
     default_region: str | None = None
-    levels: list[LevelSpec] = Field(min_length=1)
+    levels: list[LevelSpec] = Field(min_length=1, max_length=MAX_LEVELS)
     default_level: str
     case_types: list[CaseTypeSpec] = Field(default_factory=list)
     statuses: list[StatusSpec] = Field(min_length=1)

@@ -13,7 +13,7 @@ import holidays as holidays_pkg
 
 from casewarden.policy.durations import Duration, DurationKind
 from casewarden.policy.located import Loc, unknown_name
-from casewarden.policy.model import Metric, PolicySpec
+from casewarden.policy.model import Metric, PolicySpec, StatusCategory
 
 Problem = tuple[Loc, str]
 
@@ -38,13 +38,45 @@ def check_references(spec: PolicySpec) -> list[Problem]:
         if name is not None and name not in valid:
             problems.append((loc, _unknown(kind, name, valid)))
 
-    def duration(loc: Loc, text: str | None) -> None:
+    def duration(
+        loc: Loc, text: str | None, *, timed: bool = False, positive: bool = False, clock_only: bool = False
+    ) -> Duration | None:
+        """Check a duration; ``timed``: one timed value (not 'untimed', not a range: only targets
+        warn at a range's low end); ``positive``: more than zero; ``clock_only``: calendar time."""
         if text is None:
-            return
+            return None
         try:
-            spec.duration(text)
+            d = spec.duration(text)
         except ValueError as exc:
             problems.append((loc, str(exc)))
+            return None
+        if timed and d.is_untimed:
+            problems.append(
+                (loc, f"'{text}': give a duration here, e.g. '4 hours'; 'untimed' is for targets")
+            )
+            return None
+        if timed and (d.warn_seconds is not None or d.warn_days is not None):
+            problems.append(
+                (loc, f"'{text}': give one duration here; a range ('5 to 10 days') is for targets")
+            )
+            return None
+        if clock_only and (d.business or d.kind is DurationKind.BUSINESS_DAYS):
+            problems.append(
+                (loc, f"'{text}': this is calendar time; write e.g. '4 hours' or '1 day', not business time")
+            )
+            return None
+        if positive and d.seconds == 0 and d.days == 0 and not d.is_untimed:
+            problems.append((loc, f"'{text}': must be more than zero"))
+            return None
+        return d
+
+    def category(loc: Loc, name: str | None, allowed: set[StatusCategory], why: str) -> None:
+        st = next((st for st in spec.statuses if st.name == name), None)
+        if st is not None and st.category not in allowed:
+            words = ", ".join(sorted(c.value for c in allowed))
+            problems.append(
+                (loc, f"status '{name}' has category {st.category.value}; {why} (allowed: {words})")
+            )
 
     need(("default_calendar",), "calendar", spec.default_calendar, cals)
     for name, region in spec.regions.items():
@@ -78,11 +110,20 @@ def check_references(spec: PolicySpec) -> list[Problem]:
         for j, alias in enumerate([lv.id, lv.name, *lv.aliases]):
             owner = seen_alias.setdefault(alias.casefold(), lv.id)
             if owner != lv.id:
+                where: Loc = ("levels", i, ("id", "name")[j]) if j < 2 else ("levels", i, "aliases", j - 2)
                 problems.append(
-                    (("levels", i, "aliases", max(j - 2, 0)), f"'{alias}' already names level '{owner}'")
+                    (where, f"'{alias}' already names level '{owner}' (names are compared ignoring case)")
                 )
-    for i, dup in _duplicates(statuses):
-        problems.append((("statuses", i, "name"), f"status '{dup}' is defined twice"))
+    # trackers spell statuses in any case, so 'Open' and 'open' would be one status
+    folded = [st.casefold() for st in statuses]
+    for i, dup in _duplicates(folded):
+        first = statuses[folded.index(dup)]
+        same = "" if first == statuses[i] else f" (as '{first}'; names are compared ignoring case)"
+        problems.append((("statuses", i, "name"), f"status '{statuses[i]}' is defined twice{same}"))
+    for i, dup in _duplicates([ct.id for ct in spec.case_types]):
+        problems.append((("case_types", i, "id"), f"case type '{dup}' is defined twice"))
+    for i, dup in _duplicates([f.name for f in spec.intake.flags]):
+        problems.append((("intake", "flags", i, "name"), f"flag '{dup}' is defined twice"))
 
     milestone_names = {CUSTOMER_ESCALATION, *spec.milestones}
     target_keys: set[str] = set()
@@ -98,8 +139,9 @@ def check_references(spec: PolicySpec) -> list[Problem]:
         need((*base, "calendar"), "calendar", lv.calendar, cals)
         need((*base, "escalation_path"), "escalation path", lv.escalation_path, paths)
         need((*base, "on_workaround"), "level", lv.on_workaround, levels)
-        if spec.case_types:
-            need((*base, "case_type"), "case type", lv.case_type, {c.id for c in spec.case_types})
+        if lv.on_workaround == lv.id:
+            problems.append(((*base, "on_workaround"), f"level {lv.id} cannot step down to itself"))
+        need((*base, "case_type"), "case type", lv.case_type, {c.id for c in spec.case_types})
         keys = [t.key for t in lv.targets]
         for j, dup in _duplicates(keys):
             problems.append(
@@ -108,7 +150,9 @@ def check_references(spec: PolicySpec) -> list[Problem]:
         for j, t in enumerate(lv.targets):
             tloc: Loc = (*base, "targets", j)
             need((*tloc, "calendar"), "calendar", t.calendar, cals)
-            duration((*tloc, "within"), t.within)
+            within = duration((*tloc, "within"), t.within)
+            if t.warn_at is not None and within is not None and within.is_untimed:
+                problems.append(((*tloc, "warn_at"), "an untimed target has no due time to warn before"))
             for k, ev in enumerate(t.met_by):
                 need((*tloc, "met_by", k), "event", ev, met_by_allowed)
             if t.metric is Metric.PERIODIC_UPDATE and t.within:
@@ -120,6 +164,14 @@ def check_references(spec: PolicySpec) -> list[Problem]:
         for j, lid in enumerate(ct.levels):
             need(("case_types", i, "levels", j), "level", lid, levels)
         need(("case_types", i, "default_level"), "level", ct.default_level, levels)
+        if ct.default_level in levels and ct.default_level not in ct.levels:
+            problems.append(
+                (
+                    ("case_types", i, "default_level"),
+                    f"level '{ct.default_level}' is not one of this case type's levels "
+                    f"(allowed: {', '.join(ct.levels)})",
+                )
+            )
 
     pause_allowed = target_keys | {m.value for m in Metric}
     for i, st in enumerate(spec.statuses):
@@ -128,11 +180,15 @@ def check_references(spec: PolicySpec) -> list[Problem]:
                 need(("statuses", i, "pauses", j), "target", name, pause_allowed)
 
     lc = spec.lifecycle
-    duration(("lifecycle", "reopen_window"), lc.reopen_window)
+    stopped = {StatusCategory.SOLVED, StatusCategory.CLOSED}
+    working = set(StatusCategory) - stopped
+    duration(("lifecycle", "reopen_window"), lc.reopen_window, timed=True)
     need(("lifecycle", "reopen_status"), "status", lc.reopen_status, status_set)
+    category(("lifecycle", "reopen_status"), lc.reopen_status, working, "a reopened case must be open again")
     if lc.reopen_window and not lc.reopen_status:
         problems.append((("lifecycle", "reopen_status"), "a reopen window needs 'reopen_status'"))
     need(("lifecycle", "resume_status"), "status", lc.resume_status, status_set)
+    category(("lifecycle", "resume_status"), lc.resume_status, working, "a case resumes to an open status")
     if any(s.holds_until for s in spec.statuses) and not lc.resume_status:
         problems.append(
             (
@@ -142,28 +198,41 @@ def check_references(spec: PolicySpec) -> list[Problem]:
         )
     if lc.close_no_response:
         c = lc.close_no_response
-        need(("lifecycle", "close_no_response", "status"), "status", c.status, status_set)
-        need(("lifecycle", "close_no_response", "calendar"), "calendar", c.calendar, cals)
-        duration(("lifecycle", "close_no_response", "after"), c.after)
-        duration(("lifecycle", "close_no_response", "warn_before"), c.warn_before)
+        cloc: Loc = ("lifecycle", "close_no_response")
+        need((*cloc, "status"), "status", c.status, status_set)
+        category((*cloc, "status"), c.status, stopped, "this rule closes the case")
+        need((*cloc, "calendar"), "calendar", c.calendar, cals)
+        after = duration((*cloc, "after"), c.after, timed=True, positive=True)
+        ahead = duration((*cloc, "warn_before"), c.warn_before, timed=True)
+        if after is not None and ahead is not None and _not_shorter(ahead, after):
+            problems.append(
+                ((*cloc, "warn_before"), f"'{c.warn_before}' must be shorter than 'after' ({c.after})")
+            )
     if lc.master_cases:
         for j, lid in enumerate(lc.master_cases.levels):
             need(("lifecycle", "master_cases", "levels", j), "level", lid, levels)
-        duration(("lifecycle", "master_cases", "update_every"), lc.master_cases.update_every)
+        duration(
+            ("lifecycle", "master_cases", "update_every"),
+            lc.master_cases.update_every,
+            timed=True,
+            positive=True,
+            clock_only=True,
+        )
 
     need(("default_escalation_path",), "escalation path", spec.default_escalation_path, paths)
     for name, path in spec.escalation_paths.items():
         base = ("escalation_paths", name)
         need((*base, "calendar"), "calendar", path.calendar, cals)
-        duration((*base, "not_before"), path.not_before)
+        duration((*base, "not_before"), path.not_before, timed=True)
         numbers = [el.level for el in path.levels]
         if numbers != sorted(set(numbers)):
             problems.append(((*base, "levels"), "escalation levels must be numbered in increasing order"))
-        if path.customer_request and path.customer_request > max(numbers, default=0):
+        if path.customer_request and numbers == sorted(set(numbers)) and path.customer_request not in numbers:
             problems.append(
                 (
                     (*base, "customer_request"),
-                    f"level {path.customer_request} is not on this path (it has {numbers})",
+                    f"level {path.customer_request} is not on this path "
+                    f"(allowed: {', '.join(map(str, numbers))})",
                 )
             )
         prev = -1
@@ -178,7 +247,7 @@ def check_references(spec: PolicySpec) -> list[Problem]:
                 )
             if d is not None:
                 prev = d.seconds if d.kind is DurationKind.ELAPSED else prev
-            duration((*base, "levels", j, "after"), el.after)
+            duration((*base, "levels", j, "after"), el.after, timed=True)
             for k, act in enumerate(el.actions):
                 need((*base, "levels", j, "actions", k, "raise_level"), "level", act.raise_level, levels)
                 for m, who in enumerate(act.notify or []):
@@ -190,6 +259,14 @@ def check_references(spec: PolicySpec) -> list[Problem]:
     for i, flag in enumerate(intake.flags):
         for j, lid in enumerate(flag.levels):
             need(("intake", "flags", i, "levels", j), "level", lid, levels)
+        if spec.case_types:
+            for j, ct_id in enumerate(flag.case_types):
+                need(
+                    ("intake", "flags", i, "case_types", j),
+                    "case type",
+                    ct_id,
+                    {c.id for c in spec.case_types},
+                )
     return problems
 
 
@@ -201,6 +278,15 @@ def _duplicates(names: list[str]) -> list[tuple[int, str]]:
             out.append((i, n))
         seen.add(n)
     return out
+
+
+def _not_shorter(a: Duration, b: Duration) -> bool:
+    """Whether ``a`` is at least as long as ``b``, when the two can be compared (same kind)."""
+    if a.kind is DurationKind.BUSINESS_DAYS and b.kind is DurationKind.BUSINESS_DAYS:
+        return a.days >= b.days
+    if a.kind is DurationKind.ELAPSED and b.kind is DurationKind.ELAPSED and a.business == b.business:
+        return a.seconds >= b.seconds
+    return False
 
 
 def _safe(spec: PolicySpec, text: str) -> Duration | None:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 
 from casewarden.connectors.registry import connector_types
 from casewarden.errors import CaseError, CasewardenError, ConfigError, LockedError, PolicyError
@@ -24,14 +23,16 @@ from casewarden.policy.loader import load_policy
 from casewarden.policy.presets import preset_names, preset_path
 from casewarden.sync.logs import setup_logging
 from casewarden.sync.render import render_tables
+from casewarden.sync.terminal import make_console, say
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_LOCKED, EXIT_TRACKER = 0, 1, 2, 3, 4
 
-console = Console()
-err_console = Console(stderr=True)
+# text from files and trackers is printed as it is, never as markup (see casewarden.sync.terminal)
+console = make_console()
+err_console = make_console(stderr=True)
 
 
 class CliGroup(click.Group):
@@ -42,17 +43,17 @@ class CliGroup(click.Group):
             return super().invoke(ctx)
         except PolicyError as exc:
             for p in exc.problems:
-                err_console.print(f"[red]error[/red] {p}", highlight=False, markup=True, soft_wrap=True)
-            err_console.print(f"{len(exc.problems)} problem(s) found.")
+                say(err_console, ("error", "red"), f" {p}")
+            say(err_console, f"{len(exc.problems)} problem(s) found.")
             sys.exit(EXIT_PROBLEMS)
         except LockedError as exc:
-            err_console.print(f"[yellow]locked[/yellow] {exc}")
+            say(err_console, ("locked", "yellow"), f" {exc}")
             sys.exit(EXIT_LOCKED)
         except (ConfigError, CaseError) as exc:
-            err_console.print(f"[red]error[/red] {exc}", highlight=False)
+            say(err_console, ("error", "red"), f" {exc}")
             sys.exit(EXIT_USAGE)
         except CasewardenError as exc:
-            err_console.print(f"[red]error[/red] {exc}", highlight=False)
+            say(err_console, ("error", "red"), f" {exc}")
             sys.exit(EXIT_TRACKER)
 
 
@@ -93,7 +94,9 @@ def _progress() -> tuple[Callable[[str, int], None] | None, Callable[[], None]]:
         return None, lambda: None
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err_console, transient=True)
+    bar = Progress(
+        SpinnerColumn(), TextColumn("{task.description}", markup=False), console=err_console, transient=True
+    )
     tasks: dict[str, TaskID] = {}
     bar.start()
 
@@ -145,10 +148,10 @@ def init(preset: str, tracker: str, directory: Path, force: bool) -> None:
     from casewarden.sync.init_files import write_init
 
     policy_out, deploy_out = write_init(directory, preset, tracker, force=force)
-    console.print(
+    say(
+        console,
         f"wrote {policy_out} and {deploy_out}\nnext: casewarden doctor -c {deploy_out}; "
         f"casewarden plan -c {deploy_out}",
-        highlight=False,
     )
 
 
@@ -251,7 +254,7 @@ def report(
     if output:
         with open(output, "w", encoding="utf-8", newline="") as fh:
             render_report(rep, fmt, fh, None)  # type: ignore[arg-type]
-        console.print(f"wrote {output}")
+        say(console, f"wrote {output}")
     else:
         render_report(rep, fmt, None if fmt == "table" else sys.stdout, console)  # type: ignore[arg-type]
 
@@ -266,14 +269,10 @@ def doctor(config: str) -> None:
 
     checks = run_doctor(load_deployment(config))
     for c in checks:
-        mark = "[green]ok[/green]  " if c.ok else "[red]FAIL[/red]"
-        console.print(
-            f"{mark} {c.scope}: {c.name}" + (f" - {c.detail}" if c.detail else ""),
-            highlight=False,
-            soft_wrap=True,
-        )
+        mark = ("ok  ", "green") if c.ok else ("FAIL", "red")
+        say(console, mark, f" {c.scope}: {c.name}" + (f" - {c.detail}" if c.detail else ""))
     bad = [c for c in checks if not c.ok]
-    console.print(f"{len(checks) - len(bad)} ok, {len(bad)} to fix")
+    say(console, f"{len(checks) - len(bad)} ok, {len(bad)} to fix")
     sys.exit(EXIT_PROBLEMS if bad else EXIT_OK)
 
 
@@ -290,9 +289,7 @@ def bootstrap(config: str, do_apply: bool) -> None:
         for spec in rt.deployment.spec.trackers:
             conn = rt.connectors.get(spec.name)
             if conn is None:
-                err_console.print(
-                    f"[red]error[/red] {spec.name}: {rt.unavailable[spec.name]}", highlight=False
-                )
+                say(err_console, ("error", "red"), f" {spec.name}: {rt.unavailable[spec.name]}")
                 failed = True
                 continue
             steps = conn.bootstrap_plan(needs(rt.policy, spec))
@@ -304,20 +301,19 @@ def bootstrap(config: str, do_apply: bool) -> None:
                     if s.exists
                     else ("admin  " if s.manual else ("create " if do_apply else "missing"))
                 )
-                console.print(
+                say(
+                    console,
                     f"  {state} {spec.name}: {s.kind} {s.name}" + (f" ({s.detail})" if s.detail else ""),
-                    highlight=False,
-                    markup=False,
                 )
             for s in manual:
-                console.print(f"    an admin must: {s.manual}", highlight=False, markup=False)
+                say(console, f"    an admin must: {s.manual}")
             if do_apply and missing:
                 conn.bootstrap_apply(missing)
-                console.print(f"{spec.name}: created {len(missing)}")
+                say(console, f"{spec.name}: created {len(missing)}")
             elif missing:
-                console.print(f"{spec.name}: {len(missing)} missing; run again with --apply to create them")
+                say(console, f"{spec.name}: {len(missing)} missing; run again with --apply to create them")
             if manual:
-                console.print(f"{spec.name}: {len(manual)} step(s) casewarden cannot do; see above")
+                say(console, f"{spec.name}: {len(manual)} step(s) casewarden cannot do; see above")
     if failed:
         sys.exit(EXIT_TRACKER)
 
@@ -338,15 +334,16 @@ def policy_validate(files: tuple[str, ...]) -> None:
         except PolicyError as exc:
             failed += 1
             for prob in exc.problems:
-                err_console.print(f"[red]error[/red] {prob}", highlight=False, soft_wrap=True)
+                say(err_console, ("error", "red"), f" {prob}")
             continue
-        console.print(
-            f"[green]ok[/green] {f}: {p.name} ({len(p.levels)} levels, {len(p.statuses)} statuses, "
+        say(
+            console,
+            ("ok", "green"),
+            f" {f}: {p.name} ({len(p.levels)} levels, {len(p.statuses)} statuses, "
             f"{len(p.calendars)} calendars, {len(p.paths)} escalation paths)",
-            highlight=False,
         )
     if failed:
-        err_console.print(f"{failed} of {len(files)} file(s) have problems.")
+        say(err_console, f"{failed} of {len(files)} file(s) have problems.")
         sys.exit(EXIT_PROBLEMS)
 
 
@@ -377,8 +374,8 @@ def policy_presets() -> None:
     for name in preset_names():
         p = load_policy(name)
         path = preset_path(name)
-        console.print(f"[bold]{name}[/bold]  {p.spec.policy.description}", highlight=False)
-        console.print(f"    source: {p.spec.policy.source}; file: {path}", highlight=False)
+        say(console, (name, "bold"), f"  {p.spec.policy.description}")
+        say(console, f"    source: {p.spec.policy.source}; file: {path}")
 
 
 def _parse_instant(text: str) -> datetime:
@@ -418,15 +415,15 @@ def due(policy_file: str, level: str, opened: str, region: str | None, as_json: 
             )
         )
         return
-    console.print(f"Level {report.level}, opened {opened}" + (f", region {region}" if region else ""))
+    say(console, f"Level {report.level}, opened {opened}" + (f", region {region}" if region else ""))
     if not report.targets and not report.escalations:
-        console.print("  no targets and no escalation path at this level")
+        say(console, "  no targets and no escalation path at this level")
     for t in report.targets:
         due_text = _iso(t.due) or "untimed"
         warn = f" (warn {_iso(t.warn_at)})" if t.warn_at else ""
-        console.print(f"  {t.name:<20} due {due_text}{warn}", highlight=False)
+        say(console, f"  {t.name:<20} due {due_text}{warn}")
     for lvl, at in report.escalations:
-        console.print(f"  escalation level {lvl:<4} at  {_iso(at)}", highlight=False)
+        say(console, f"  escalation level {lvl:<4} at  {_iso(at)}")
 
 
 def _parse_day_or_instant(text: str) -> datetime:

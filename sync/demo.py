@@ -29,6 +29,7 @@ from casewarden.sync.deployment import load_deployment
 from casewarden.sync.engine import CycleResult
 from casewarden.sync.init_files import write_init
 from casewarden.sync.summary import print_cycle
+from casewarden.sync.terminal import cell, say
 from casewarden.sync.wiring import Runtime
 
 DEFAULT_PRESET = "priority-lifecycle"
@@ -48,20 +49,17 @@ def run_demo(
     workdir = keep or Path(tempfile.mkdtemp(prefix="casewarden-demo-"))
     pol = load_policy(preset)
     policy_file, deploy_file = write_init(workdir, preset, "local", force=True)
-    console.print(Rule(f"casewarden demo: preset {preset}"))
-    console.print(
-        f"Working in {workdir} (policy {policy_file.name}, deployment {deploy_file.name})", highlight=False
-    )
+    console.print(Rule(cell(f"casewarden demo: preset {preset}")))
+    say(console, f"Working in {workdir} (policy {policy_file.name}, deployment {deploy_file.name})")
 
     tracker = LocalTracker(workdir / "tracker.sqlite")
     profile = policy_profile(pol)
     generate(tracker, count=cases, start=now - timedelta(days=21), end=now, seed=seed, **profile)
     levels = profile["levels"]
     tracker.close()
-    console.print(
-        f"Generated {cases} case histories over the last 21 days "
-        f"(levels {', '.join(levels)}; seed {seed}).\n",
-        highlight=False,
+    say(
+        console,
+        f"Generated {cases} case histories over the last 21 days (levels {', '.join(levels)}; seed {seed}).\n",
     )
 
     deployment = load_deployment(deploy_file)
@@ -76,11 +74,9 @@ def run_demo(
         run = rt.engine.run_once()
         print_cycle(run, console)
         _highlights(console, run)
-        console.print(
-            f"  notifications received by the demo's local webhook ({url}): {len(received)}", highlight=False
-        )
+        say(console, f"  notifications received by the demo's local webhook ({url}): {len(received)}")
         for body in received[:3]:
-            console.print(f"    {body.get('text', '')}", highlight=False, markup=False, soft_wrap=True)
+            say(console, f"    {body.get('text', '')}")
         console.print(Rule("3. casewarden run --once again: nothing changed, nothing written"))
         again = rt.engine.run_once()
         print_cycle(again, console)
@@ -88,10 +84,10 @@ def run_demo(
         from casewarden.sync.report import build_report, render_report
 
         render_report(build_report(rt.state, until=now), report_format, None, console)  # type: ignore[arg-type]
-    console.print(
+    say(
+        console,
         f"\nEverything is in {workdir}: try\n  cd {workdir}\n  casewarden plan\n"
         "  casewarden report --format html > report.html",
-        highlight=False,
     )
     return 0 if not any(t.failed for t in run.trackers) else 1
 
@@ -132,21 +128,21 @@ def _highlights(console: Console, result: CycleResult) -> None:
     moved = Counter(c.value for c in applied if c.kind is ChangeKind.SET_STATUS)
     levels = Counter(c.value for c in applied if c.kind is ChangeKind.SET_LEVEL)
     related = sum(1 for c in applied if c.kind is ChangeKind.OPEN_RELATED)
-    console.print("\n[bold]What happened[/bold]")
-    console.print(
+    say(console, "\n", ("What happened", "bold"))
+    say(
+        console,
         f"  escalation actions fired: {sum(esc.values())} "
         f"({', '.join(f'level {k}: {v}' for k, v in sorted(esc.items())) or 'none'})",
-        highlight=False,
     )
-    console.print(f"  cases flagged as breached: {len(breached)}", highlight=False)
-    console.print(
+    say(console, f"  cases flagged as breached: {len(breached)}")
+    say(
+        console,
         f"  statuses moved: {sum(moved.values())} "
         f"({', '.join(f'{k}: {v}' for k, v in moved.most_common()) or 'none'})",
-        highlight=False,
     )
-    console.print(
+    say(
+        console,
         f"  levels set: {sum(levels.values())} "
         f"({', '.join(f'{k}: {v}' for k, v in levels.most_common()) or 'none'})",
-        highlight=False,
     )
-    console.print(f"  related cases opened: {related}\n", highlight=False)
+    say(console, f"  related cases opened: {related}\n")

@@ -1,4 +1,7 @@
-"""Turn the pure tables of ``policy.explain`` (and reports) into terminal tables, Markdown or JSON."""
+"""Turn the pure tables of ``policy.explain`` (and reports) into terminal tables, Markdown or JSON.
+
+Every title, header, cell and note is printed as it is (never as rich markup or emoji codes): they
+hold names from the policy file."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from casewarden.policy.explain import Table
+from casewarden.sync.terminal import cell, say
 
 
 def tables_as_json(tables: Sequence[Table]) -> list[dict[str, Any]]:
@@ -37,17 +41,17 @@ def render_tables(tables: Sequence[Table], fmt: str, console: Console) -> None:
                 out.append("| " + " | ".join(_md(c) for c in row) + " |")
             out.extend(f"\n- {n}" for n in t.notes)
             out.append("")
-        console.print("\n".join(out), markup=False, highlight=False, soft_wrap=True)
+        say(console, "\n".join(out))
         return
     for t in tables:
-        rt = RichTable(title=t.title, title_justify="left", show_lines=False)
+        rt = RichTable(title=cell(t.title), title_justify="left", show_lines=False)
         for c in t.columns:
-            rt.add_column(c, overflow="fold")
+            rt.add_column(cell(c), overflow="fold")
         for row in t.rows:
-            rt.add_row(*row)
+            rt.add_row(*(cell(c) for c in row))
         console.print(rt)
         for n in t.notes:
-            console.print(f"  • {n}", highlight=False)
+            say(console, f"  • {n}")
         console.print()
 
 

@@ -37,6 +37,7 @@ from rich.text import Text
 from casewarden.policy.explain import Table
 from casewarden.sync.render import render_tables
 from casewarden.sync.state import StateStore, iso
+from casewarden.sync.terminal import make_console
 
 __all__ = [
     "CSV_COLUMNS",
@@ -448,11 +449,14 @@ def _print_tables(tables: Sequence[Table], console: Console) -> None:
             console.print()
             continue
         rt = RichTable(
-            title=t.title, title_justify="left", show_header=t.columns != _SUMMARY_COLUMNS, title_style="bold"
+            title=Text(t.title),
+            title_justify="left",
+            show_header=t.columns != _SUMMARY_COLUMNS,
+            title_style="bold",
         )
         for i, c in enumerate(t.columns):
             numeric = bool(t.rows) and all(_NUMERIC.match(r[i]) for r in t.rows)
-            rt.add_column(c, justify="right" if numeric else "left", overflow="fold")
+            rt.add_column(Text(c), justify="right" if numeric else "left", overflow="fold")
         for row in t.rows:
             style = "bold" if row[:2] == ("all", "all") else ""
             rt.add_row(*(Text(cell, style=style) for cell in row))
@@ -1011,7 +1015,7 @@ def render_report(
     to the console's file, else stdout: they are files, so no rich styling or wrapping may touch them.
     The table and markdown formats print on ``console`` (or a console on ``out``)."""
     if fmt in ("table", "markdown"):
-        con = console or (Console(file=out) if out is not None else Console())
+        con = console or (make_console(file=out) if out is not None else make_console())
         tables = report_tables(report)
         if fmt == "table":
             _print_tables(tables, con)

@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 
 from casewarden.sync.engine import CycleResult, TrackerResult
+from casewarden.sync.terminal import say
 
 
 def cycle_json(result: CycleResult) -> dict[str, Any]:
@@ -90,34 +91,37 @@ def kind_counts(t: TrackerResult) -> Counter[str]:
 
 
 def print_cycle(result: CycleResult, console: Console, *, examples: int = 8) -> None:
+    """The cycle for people. Case ids, reasons, errors and tracker names come from trackers and the
+    policy, so every line goes through :func:`say` (printed as it is, never as markup)."""
     verb = "would" if result.dry_run else "did"
     for t in result.trackers:
         if t.error:
-            console.print(f"[bold]{t.tracker}[/bold]: [red]failed[/red] ", end="")
-            console.print(t.error, markup=False, highlight=False, soft_wrap=True)
+            say(console, (t.tracker, "bold"), ": ", ("failed", "red"), f" {t.error}")
             if not t.read and not t.changes:
                 continue
-        console.print(
-            f"[bold]{t.tracker}[/bold]: read {t.read} changed case(s)"
+        say(
+            console,
+            (t.tracker, "bold"),
+            f": read {t.read} changed case(s)"
             + (f" ({t.unchanged} changed only by casewarden)" if t.unchanged else "")
             + f", re-evaluated {t.reevaluated} from state, evaluated {t.evaluated}; {t.breaches} target(s) "
             f"breached, {t.flags} intake flag(s)",
-            highlight=False,
         )
         counts = kind_counts(t)
         if not counts and not t.notifications:
-            console.print(f"  nothing to change: casewarden {verb} write nothing")
+            say(console, f"  nothing to change: casewarden {verb} write nothing")
         for label, n in sorted(counts.items()):
-            console.print(f"  {n:>6}  {label}", highlight=False)
+            say(console, f"  {n:>6}  {label}")
         if t.notifications:
-            console.print(f"  {len(t.notifications):>6}  notification(s)", highlight=False)
+            say(console, f"  {len(t.notifications):>6}  notification(s)")
         shown = [c for c in t.changes if c.key][:examples] or t.changes[:examples]
         for c in shown:
             target = f" {c.field}" if c.field else ""
             what = f"{c.kind.value}{target}" + (f" = {c.value!r}" if c.value != c.reason else "")
-            console.print(f"    - {c.case_id}: {what}  ({c.reason})", highlight=False, soft_wrap=True)
+            say(console, f"    - {c.case_id}: {what}  ({c.reason})")
         if not result.dry_run:
-            console.print(
+            say(
+                console,
                 f"  applied {t.applied}, refused {len(t.refused)}, outcome unknown {len(t.unknown)}, "
                 f"notified {t.notified}"
                 + (f", recovered {t.recovered} found on the tracker" if t.recovered else "")
@@ -125,20 +129,17 @@ def print_cycle(result: CycleResult, console: Console, *, examples: int = 8) -> 
                 + (f", {t.gone} deleted or merged case(s) dropped" if t.gone else "")
                 + (", stopped at its time budget (the next cycle carries on)" if t.stopped_early else "")
                 + (f", {len(t.uncertain)} notification(s) of uncertain delivery" if t.uncertain else ""),
-                highlight=False,
             )
             for r in t.failed[:examples]:
-                console.print(
-                    f"    [red]{r.outcome.value}[/red] {r.change.case_id} {r.change.kind.value}: ",
-                    highlight=False,
-                    end="",
+                say(
+                    console,
+                    "    ",
+                    (r.outcome.value, "red"),
+                    f" {r.change.case_id} {r.change.kind.value}: {r.error}",
                 )
-                console.print(r.error or "", markup=False, highlight=False)
         for s in t.skipped[:examples]:
-            console.print(
-                f"  [yellow]skipped[/yellow] {s.case_id}: {s.reason}", highlight=False, soft_wrap=True
-            )
+            say(console, "  ", ("skipped", "yellow"), f" {s.case_id}: {s.reason}")
         if len(t.skipped) > examples:
-            console.print(f"  ... and {len(t.skipped) - examples} more skipped case(s)")
+            say(console, f"  ... and {len(t.skipped) - examples} more skipped case(s)")
         for p in t.problems[:examples]:
-            console.print(f"  [yellow]problem[/yellow] {p}", highlight=False)
+            say(console, "  ", ("problem", "yellow"), f" {p}")

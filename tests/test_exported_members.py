@@ -104,3 +104,7 @@ def test_the_wheel_holds_only_the_casewarden_package(tmp_path: Path) -> None:
     entry_points = zipfile.ZipFile(wheel).read("casewarden-0.1.0.dist-info/entry_points.txt").decode()
     assert "[casewarden.connectors]" in entry_points
     assert "local = casewarden.connectors.local:LocalTracker" in entry_points
+
+
+def test_the_lazy_map_and_all_agree() -> None:
+    assert sorted([*casewarden._EXPORTS, "__version__"]) == casewarden.__all__

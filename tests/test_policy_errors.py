@@ -199,7 +199,8 @@ def test_yaml_syntax_error_names_its_line() -> None:
     assert problem.file == "syntax.yaml"
     assert (problem.line, problem.column) == (5, 4)
     assert problem.message.startswith("not valid YAML:")
-    assert str(problem).startswith("syntax.yaml:5:4: not valid YAML")
+    assert problem.path == "levels[0]"  # replayed from the events before the error
+    assert str(problem).startswith("syntax.yaml:5:4: levels[0]: not valid YAML")
 
 
 def test_problem_text_is_file_line_column_path_message() -> None:
@@ -242,7 +243,7 @@ def test_cli_validate_reports_yaml_syntax_error(tmp_path: Path) -> None:
     path = write(tmp_path, "syntax.yaml", SYNTAX)
     result = CliRunner().invoke(main, ["policy", "validate", str(path)])
     assert result.exit_code == 1
-    assert f"{path}:5:4: not valid YAML" in result.stderr
+    assert f"{path}:5:4: levels[0]: not valid YAML" in result.stderr
 
 
 def test_cli_explain_of_a_broken_file_exits_1(tmp_path: Path) -> None:
