@@ -126,14 +126,24 @@ def demo(preset: str, cases: int, seed: int, keep: Path | None) -> None:
     sys.exit(run_demo(console, preset=preset, cases=cases, seed=seed, keep=keep))
 
 
+def _tracker_type(value: str) -> str:
+    """Checked when the command runs, not at import, so a connector plugin installed later is found."""
+    types = connector_types()
+    if value not in types:
+        from casewarden.policy.located import unknown_name
+
+        raise click.BadParameter(unknown_name("tracker type", value, types))
+    return value
+
+
 @main.command("init")
 @click.option("--preset", required=True, help="preset to start from (see: casewarden policy presets)")
 @click.option(
     "--tracker",
-    type=click.Choice(connector_types()),
     default="local",
     show_default=True,
-    help="connector type (installed connectors, plugins included)",
+    callback=lambda _ctx, _param, value: _tracker_type(value),
+    help="connector type: local, zendesk, jira, or an installed plugin's",
 )
 @click.option(
     "--dir",

@@ -27,6 +27,7 @@ from casewarden.policy.located import (
     load_tree,
     locate,
     plain,
+    read_text,
     unknown_name,
 )
 
@@ -181,15 +182,12 @@ def load_deployment(path: str | Path) -> Deployment:
     """Read and check a deployment file; every mistake is reported at once, each with file:line:col, the
     field and what is allowed (the connectors' own settings included)."""
     p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"{p}: no such deployment file; create one with 'casewarden init --preset NAME'")
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{p}: no such deployment file; create one with 'casewarden init --preset NAME'"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise ConfigError(f"{p}: cannot read the deployment file ({reason})") from None
+        text = read_text(p, label="deployment file")
+    except YamlProblems as exc:
+        raise ConfigError(exc.problems) from None
     return load_deployment_text(text, filename=str(p), base=p.resolve().parent)
 
 
@@ -251,7 +249,9 @@ def inline_secrets(data: Any, loc: Loc = ()) -> Iterator[tuple[Loc, str]]:
         for key, value in data.items():
             here = (*loc, key)
             k = str(key)
-            if not k.endswith("_env") and SECRET_KEY.search(k) and value not in (None, "", {}, []):
+            if k.endswith("_env"):
+                continue  # names of environment variables, at any depth below (headers_env: {Authorization: VAR})
+            if SECRET_KEY.search(k) and value not in (None, "", {}, []):
                 yield (
                     here,
                     (

@@ -34,6 +34,7 @@ from casewarden.connectors.base import (
     ChangeKind,
     ChangeResult,
     Connector,
+    CycleBudget,
     Gone,
     Outcome,
     Page,
@@ -229,9 +230,10 @@ class Engine:
         run_id: int | None,
         out: TrackerResult,
     ) -> None:
-        budget = getattr(getattr(conn, "context", None), "budget", None)
-        if budget is not None:
-            budget.start(spec.time_budget)
+        budget = CycleBudget(spec.time_budget)
+        shared = getattr(getattr(conn, "context", None), "budget", None)
+        if isinstance(shared, CycleBudget):  # the connector bounds its retries and polling by the same budget
+            shared.start(spec.time_budget)
         caps = conn.capabilities()
         overlay = self._recover(spec.name, conn, out, now, apply)
         resume = self.state.resume(spec.name)
@@ -250,7 +252,7 @@ class Engine:
             self.progress("read", len(fresh))
             changed = self._changed(spec.name, fresh, now, salt, out)
             self._handle_page(spec, conn, caps, changed, now, apply, run_id, out, page, salt, overlay)
-            if budget is not None and budget.exhausted():
+            if budget.exhausted():
                 out.stopped_early = True
                 log.warning("tracker %s: time budget used up; the next cycle carries on", spec.name)
                 return

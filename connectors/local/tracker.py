@@ -64,6 +64,7 @@ from casewarden.connectors.cursor import TimeCursor, advance
 from casewarden.connectors.mapping import NameMap
 from casewarden.connectors.sources import CaseSources, SourceView, resolve_text
 from casewarden.errors import (
+    ConfigError,
     FatalConnectorError,
     RetriableConnectorError,
     SkippableConnectorError,
@@ -414,7 +415,7 @@ class LocalTracker(Connector):
         if not path.is_absolute():
             path = context.base_dir / path
         if not settings.create and not path.exists():
-            raise FatalConnectorError(
+            raise ConfigError(
                 f"tracker '{context.tracker}': the embedded tracker file {path} does not exist "
                 "(check settings.path, or set 'create: true' to start an empty tracker)"
             )
