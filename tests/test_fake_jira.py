@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -218,6 +220,18 @@ def test_enhanced_search_pages_by_next_page_token(cloud: FakeJira) -> None:
     raw = client.enhanced_search_issues("project = SUP", maxResults=3, fields=["summary"], json_result=True)
     assert "total" not in raw  # search/jql has no total
     assert raw["isLast"] is False
+
+
+def test_the_library_rewrites_field_names_through_the_field_cache(cloud: FakeJira) -> None:
+    cloud.create_issue("SUP", created=at(0), fields={"Response due": at(30)})
+    client = cloud.client()
+    wanted = ["key", "summary", "Response due"]
+    (found,) = client.enhanced_search_issues("project = SUP", fields=wanted)
+    # clauseNames map names to ids: "key" (a clause name of "issuekey") and "Response due" are rewritten,
+    # in the caller's own list, and the answer carries the value under both names.
+    assert wanted == ["issuekey", "summary", "customfield_10050"]
+    assert cloud.log[-1].url.count("fields=") == 3 and "fields=customfield_10050" in cloud.log[-1].url
+    assert found.raw["fields"]["Response due"] == found.raw["fields"]["customfield_10050"]
 
 
 def test_search_jql_returns_ids_only_by_default_and_caps_pages_with_fields(cloud: FakeJira) -> None:
@@ -611,6 +625,16 @@ def test_assignee_keyword_sends_a_name_which_cloud_refuses(fake: FakeJira) -> No
     else:
         found.update(assignee="bob")
     assert found.raw["fields"]["assignee"]["displayName"] == "Bob Engineer"
+    client.assign_issue(
+        issue.key, "alice"
+    )  # searches the user, then PUTs accountId or name to .../latest/...
+    assign = fake.log.of("PUT /rest/api/{v}/issue/{issueIdOrKey}/assignee")[0]
+    assert "/rest/api/latest/" in assign.url
+    alice = fake.user("alice")
+    assert assign.request_body == (
+        {"accountId": alice.account_id} if fake.mode == "cloud" else {"name": "alice"}
+    )
+    assert fake.issue(issue).assignee == "alice"
 
 
 def test_invalid_values_are_refused_per_field(fake: FakeJira) -> None:
@@ -760,6 +784,10 @@ def test_429_with_seconds_is_retried_after_twice_the_wait(
     cloud.faults.rate_limit("GET /rest/api/{v}/issue/{issueIdOrKey}", times=2, retry_after=5)
     assert client.issue(issue.key).key == issue.key
     assert cloud.sleeps == [10, 10]  # 2 x Retry-After, capped at 60, times the (pinned) jitter
+    limited = cloud.log.of("GET /rest/api/{v}/issue/*")[0]
+    assert limited.status == 429 and limited.fault == "429"
+    assert limited.response_headers["Retry-After"] == "5"
+    assert limited.response_headers["X-RateLimit-Reset"] == "2026-03-02T10:00:05Z"
     assert [c.status for c in cloud.log.of("GET /rest/api/{v}/issue/*")] == [429, 429, 200]
 
 
@@ -873,3 +901,129 @@ def test_request_log_counts_calls_per_endpoint(fake: FakeJira) -> None:
 def test_requests_outside_the_fake_are_not_served(fake: FakeJira) -> None:
     with pytest.raises(requests.ConnectionError):
         requests.get("https://elsewhere.example/rest/api/2/serverInfo", timeout=1)
+
+
+# -- payload shapes against the published specs (a light structural check) ---------------------------------
+SPECS = Path(
+    os.environ.get(
+        "CASEWARDEN_API_SPECS", Path(__file__).resolve().parents[1].parent / "shared" / "api-specs"
+    )
+)
+_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+}
+
+
+def _spec(name: str) -> dict[str, Any]:
+    path = SPECS / name
+    if not path.exists():
+        pytest.skip(f"published API specs not found at {SPECS} (set CASEWARDEN_API_SPECS)")
+    loaded: dict[str, Any] = json.loads(path.read_text())
+    return loaded
+
+
+def shape_violations(spec: dict[str, Any], schema: dict[str, Any], value: Any, where: str = "$") -> list[str]:
+    """Types, enums, required keys and closed objects (``additionalProperties: false``), recursively.
+
+    Nulls pass: the specs mark almost nothing nullable though Jira sends null for empty values."""
+    while "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    if value is None:
+        return []
+    found: list[str] = []
+    for part in schema.get("allOf", []):
+        found += shape_violations(spec, part, value, where)
+    expected = schema.get("type")
+    if expected in _TYPES and (
+        not isinstance(value, _TYPES[expected])
+        or (isinstance(value, bool) and expected in ("integer", "number"))
+    ):
+        return [*found, f"{where}: {type(value).__name__} where the spec says {expected}"]
+    if "enum" in schema and value not in schema["enum"]:
+        found.append(f"{where}: {value!r} not in {schema['enum']}")
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        found += [
+            f"{where}: missing required {key!r}" for key in schema.get("required", []) if key not in value
+        ]
+        for key, item in value.items():
+            if key in properties:
+                found += shape_violations(spec, properties[key], item, f"{where}.{key}")
+            elif schema.get("additionalProperties") is False:
+                found.append(f"{where}: {key!r} is not in the spec")
+            elif isinstance(schema.get("additionalProperties"), dict):
+                found += shape_violations(spec, schema["additionalProperties"], item, f"{where}.{key}")
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for position, item in enumerate(value[:5]):
+            found += shape_violations(spec, schema["items"], item, f"{where}[{position}]")
+    return found
+
+
+def response_violations(site: FakeJira) -> list[str]:
+    """Check every logged 2xx answer with a body against the spec's schema for that operation and status."""
+    platform, jsm = _spec("jira-platform-openapi-v3.json"), _spec("jira-service-management-openapi.json")
+    found: list[str] = []
+    for call in site.log:
+        if call.endpoint is None or call.response_body is None or not 200 <= call.status < 300:
+            continue
+        method, template = call.endpoint.split(" ", 1)
+        spec = jsm if template.startswith("/rest/servicedeskapi") else platform
+        operation = spec["paths"].get(template.replace("{v}", "3"), {}).get(method.lower())
+        assert operation is not None, f"{call.endpoint} is not in the spec"
+        content = operation["responses"].get(str(call.status), {}).get("content", {})
+        schema = content.get("application/json", {}).get("schema")
+        assert schema is not None, f"{call.endpoint} answered {call.status}, which the spec does not declare"
+        found += [f"{call.endpoint}: {v}" for v in shape_violations(spec, schema, call.response_body)]
+    return found
+
+
+def test_main_responses_have_the_shapes_the_specs_publish(cloud: FakeJira) -> None:
+    blocker = cloud.create_issue("ENG", "fix", created=at(0))
+    issue = cloud.create_issue("SUP", created=at(1), organizations=["Acme Corp"])
+    cloud.set_field(issue, at(2), "Response due", at(90))
+    cloud.transition(issue, at(3), "Escalated")
+    cloud.start_sla(issue, "Time to first response", timedelta(hours=4), at(1))
+    client = cloud.client()
+    client.myself()
+    client.my_permissions(permissions="EDIT_ISSUES")
+    client.fields()
+    client.priorities()
+    client.statuses()
+    send(client, "GET", api(cloud, "project/SUP/statuses", "3"))
+    client.add_comment(issue.key, "note", is_internal=True)
+    client.comments(issue.key, expand="properties")
+    client.create_issue_link("Blocks", inwardIssue=blocker.key, outwardIssue=issue.key)
+    client.add_watcher(issue.key, "bob")
+    client.watchers(issue.key)
+    client.transitions(issue.key)
+    client.add_issue_property(issue.key, "casewarden", {"rev": 1})
+    client.issue_property(issue.key, "casewarden")
+    client.issue_properties(issue.key)
+    client.issue(issue.key, expand="changelog,renderedFields,names", properties="casewarden")
+    client.enhanced_search_issues(
+        "project = SUP", fields=["*all"], expand="changelog", properties="casewarden"
+    )
+    send(client, "GET", api(cloud, f"issue/{issue.id}/changelog", "3"))
+    send(client, "POST", api(cloud, "changelog/bulkfetch", "3"), {"issueIdsOrKeys": [issue.key]})
+    desk = f"{cloud.base_url}/rest/servicedeskapi"
+    send(client, "GET", f"{desk}/request/{issue.key}")
+    send(client, "POST", f"{desk}/request/{issue.key}/comment", {"body": "hello", "public": True})
+    send(client, "GET", f"{desk}/request/{issue.key}/comment")
+    send(client, "GET", f"{desk}/request/{issue.key}/sla")
+    bulk = {
+        "selectedIssueIdsOrKeys": [issue.key],
+        "selectedActions": ["labels"],
+        "editedFieldsInput": {
+            "labelsFields": [
+                {"fieldId": "labels", "bulkEditMultiSelectFieldOption": "ADD", "labels": [{"name": "x"}]}
+            ]
+        },
+    }
+    task = send(client, "POST", api(cloud, "bulk/issues/fields", "3"), bulk)
+    send(client, "GET", api(cloud, f"bulk/queue/{task['taskId']}", "3"))
+    assert response_violations(cloud) == []

@@ -67,6 +67,7 @@ class LoggedCall:
     at: datetime
     request_body: Any
     response_body: Any
+    response_headers: dict[str, str]
     fault: str | None
 
 
@@ -211,7 +212,16 @@ class FakeJira:
         text = "" if reply.body is None else json.dumps(reply.body)
         self.log.append(
             LoggedCall(
-                method, url, path, endpoint, reply.status, self.now, request_body, reply.body, fault_name
+                method,
+                url,
+                path,
+                endpoint,
+                reply.status,
+                self.now,
+                request_body,
+                reply.body,
+                headers,
+                fault_name,
             )
         )
         return reply.status, headers, text

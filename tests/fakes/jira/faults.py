@@ -17,7 +17,7 @@ import fnmatch
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from tests.fakes.jira.timefmt import http_date
 
@@ -78,6 +78,13 @@ class Faults:
         headers.update(
             {"X-RateLimit-Limit": "100", "X-RateLimit-Remaining": "0", "RateLimit-Reason": "jira-burst-based"}
         )
+        if isinstance(retry_after, int | float | datetime):
+            reset = (
+                retry_after
+                if isinstance(retry_after, datetime)
+                else self.clock() + timedelta(seconds=retry_after)
+            )
+            headers["X-RateLimit-Reset"] = reset.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         body: dict[str, object] = {"errorMessages": ["Rate limit exceeded."], "errors": {}}
         return self._add(Fault(endpoint, 429, times, False, headers, body))
 
