@@ -884,6 +884,19 @@ def test_a_post_that_lands_but_answers_503_without_retry_after_is_reported_faile
     ]  # it landed all the same
 
 
+def test_a_dropped_connection_after_a_write_is_retried_whatever_the_method(
+    fake: FakeJira, monkeypatch: pytest.MonkeyPatch, no_waiting: None
+) -> None:
+    issue = fake.create_issue("SUP", created=at(0))
+    let_time_pass(monkeypatch, fake)
+    client = fake.client()
+    fake.faults.connection_drop("POST /rest/api/{v}/issue/{issueIdOrKey}/comment", lands=True)
+    client.add_comment(issue.key, "Escalated to engineering.")
+    assert len(fake.issue(issue).comments) == 2
+    assert fake.sleeps == [20]  # connection errors back off 10 * 2**n
+    assert [c.fault for c in fake.log.of("POST */comment")] == ["landed+dropped", None]
+
+
 # -- request log -----------------------------------------------------------------------------------
 def test_request_log_counts_calls_per_endpoint(fake: FakeJira) -> None:
     issue = fake.create_issue("SUP", created=at(0))

@@ -3,7 +3,20 @@
 Construct it, mount it on a ``responses.RequestsMock`` (or use ``serve()``), then point ``jira.JIRA`` at
 ``base_url`` with ``credentials()`` (or call ``client()``). Tests change the tracker with the methods below
 (explicit instants; histories as Jira records them), steer time with ``now``/``advance``/``sleep``, switch
-misbehaviour on with ``faults`` and ``search_lag``, and read what the client did from ``log``.
+misbehaviour on with ``faults`` and ``search_lag``, and read what the client did from ``log``::
+
+    fake = FakeJira("cloud", now=datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    case = fake.create_issue("SUP", "Printer on fire", created=fake.now - timedelta(hours=1))
+    fake.transition(case, fake.now - timedelta(minutes=30), "In Progress")
+    fake.search_lag = timedelta(seconds=30)
+    fake.faults.lands_then_fails("POST /rest/api/{v}/issue/{issueIdOrKey}/comment", retry_after=1)
+    with fake.serve():
+        client = fake.client()   # jira.JIRA(server=fake.base_url, basic_auth=(email, token))
+        ...
+    fake.log.count("GET /rest/api/{v}/search/jql")
+
+Tracker-side instants later than ``now`` move the clock forward to them (the clock never runs behind the
+last event); search sees the world as of ``now - search_lag``.
 """
 
 from __future__ import annotations
@@ -20,11 +33,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+import requests
 import responses
 
 from tests.fakes.jira import api_bulk, api_issues, api_jsm, api_meta, api_search  # noqa: F401  (register routes)
 from tests.fakes.jira.api_bulk import BulkTask, run_due_tasks
-from tests.fakes.jira.faults import Faults
+from tests.fakes.jira.faults import DROPPED, Faults
 from tests.fakes.jira.router import ROUTES, ApiError, Ctx, Reply, decode_body
 from tests.fakes.jira.site import PERMISSIONS, Mode, Site, User, default_site
 from tests.fakes.jira.state import (
@@ -192,7 +206,7 @@ class FakeJira:
             yield mock
 
     # -- serving -----------------------------------------------------------------------------------
-    def _callback(self, request: PreparedRequest) -> tuple[int, dict[str, str], str]:
+    def _callback(self, request: PreparedRequest) -> tuple[int, dict[str, str], str | Exception]:
         url = request.url or ""
         split = urlsplit(url)
         base_path = urlsplit(self.base_url).path
@@ -224,6 +238,8 @@ class FakeJira:
                 fault_name,
             )
         )
+        if reply.status == DROPPED:
+            return 500, headers, requests.ConnectionError(f"Connection aborted by the fake: {method} {url}")
         return reply.status, headers, text
 
     def _authenticate(self, request: PreparedRequest) -> User | None:
@@ -266,7 +282,7 @@ class FakeJira:
             ), "budget"
         before = self.faults.take(route.endpoint, lands=False)
         if before is not None:
-            return Reply(before.status, before.body, {**budget_headers, **before.headers}), f"{before.status}"
+            return Reply(before.status, before.body, {**budget_headers, **before.headers}), before.label
         ctx = Ctx(self, method, request.url or "", path, query, body, match, user or self.site.user("agent"))
         try:
             reply = route.handler(ctx)
@@ -278,7 +294,7 @@ class FakeJira:
             if after is not None:
                 return Reply(
                     after.status, after.body, {**budget_headers, **after.headers}
-                ), f"landed+{after.status}"
+                ), f"landed+{after.label}"
         return reply, None
 
     # -- tracker side: reading -----------------------------------------------------------------------

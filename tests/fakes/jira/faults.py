@@ -8,7 +8,7 @@ which is what makes jira's retry of POSTs write twice.
 
 ``budget`` adds the ``X-RateLimit-*`` headers Jira Cloud sends and answers 429 once a window's requests are
 spent; the window runs on the fake's clock, so a test that lets the client "sleep" by advancing the clock sees
-the budget refill.
+the budget refill. ``connection_drop`` raises a connection error in the client instead of answering.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from tests.fakes.jira.timefmt import http_date
 
 RetryAfter = int | float | datetime | str | None
+DROPPED = 0  # the status of a fault that drops the connection instead of answering
 
 
 def retry_after_header(retry_after: RetryAfter) -> dict[str, str]:
@@ -47,6 +48,11 @@ class Fault:
 
     def matches(self, endpoint: str) -> bool:
         return self.pattern == "*" or fnmatch.fnmatchcase(endpoint, self.pattern)
+
+    @property
+    def label(self) -> str:
+        """How the request log names the fault: the status it answered, or ``dropped``."""
+        return "dropped" if self.status == DROPPED else str(self.status)
 
     @property
     def spent(self) -> bool:
@@ -107,6 +113,11 @@ class Faults:
             "errors": {},
         }
         return self._add(Fault(endpoint, status, times, True, retry_after_header(retry_after), body))
+
+    def connection_drop(self, endpoint: str, times: int = 1, lands: bool = False) -> Fault:
+        """Drop the connection instead of answering (``requests.ConnectionError`` in the client), before the
+        request is carried out or, with ``lands``, after it: jira retries both, whatever the method."""
+        return self._add(Fault(endpoint, DROPPED, times, lands, {}, {}))
 
     def budget(self, limit: int, window: timedelta = timedelta(minutes=1)) -> RateBudget:
         """Send ``X-RateLimit-*`` on every answer; 429 once ``limit`` calls were made in the current window."""
