@@ -193,9 +193,16 @@ def plan(config: str, as_json: bool) -> None:
 @click.option("--once", "once", is_flag=True, help="run one cycle and exit (the default)")
 @click.option("--every", "every", default=None, help="keep running, one cycle per interval: 30s, 5m, 1h")
 @click.option("--json", "as_json", is_flag=True, help="print each cycle's summary as JSON")
-def run(config: str, once: bool, every: str | None, as_json: bool) -> None:
-    """Run sync cycles: exit 0 when all changes applied, 1 when some failed, 3 when another runner holds
-    the lock, 4 when a tracker could not be reached (the other trackers still ran)."""
+@click.option(
+    "--yes",
+    "confirm",
+    is_flag=True,
+    help="send more than notifications.max_per_cycle in a cycle, and the notifications held over it",
+)
+def run(config: str, once: bool, every: str | None, as_json: bool, confirm: bool) -> None:
+    """Run sync cycles: exit 0 when all changes applied, 1 when some failed (or notifications failed,
+    were given up or held over the cap), 3 when another runner holds the lock, 4 when a tracker could not
+    be reached (the other trackers still ran)."""
     from casewarden.sync.deployment import load_deployment, parse_interval
     from casewarden.sync.scheduler import run_every
     from casewarden.sync.summary import cycle_json, print_cycle
@@ -209,7 +216,7 @@ def run(config: str, once: bool, every: str | None, as_json: bool) -> None:
 
         def cycle() -> int:
             try:
-                result = rt.engine.run_once()
+                result = rt.engine.run_once(confirm=confirm)
             finally:
                 stop()
             if as_json:
@@ -218,7 +225,9 @@ def run(config: str, once: bool, every: str | None, as_json: bool) -> None:
                 print_cycle(result, console)
             if result.tracker_errors:
                 return EXIT_TRACKER
-            failed = any(t.failed or t.notify_failed for t in result.trackers)
+            failed = any(
+                t.failed or t.notify_failed or t.notify_given_up or t.notify_held for t in result.trackers
+            )
             return EXIT_PROBLEMS if failed else EXIT_OK
 
         if every:

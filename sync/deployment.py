@@ -8,18 +8,20 @@ variables that hold them (``*_env`` keys), so the file can be committed and shar
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from casewarden.connectors.base import Connector, ConnectorSettings
 from casewarden.connectors.registry import connector_class
 from casewarden.connectors.sources import CaseSources
 from casewarden.errors import ConfigError, Problem
+from casewarden.policy.durations import UNIT_SECONDS
 from casewarden.policy.located import (
     Loc,
     YamlProblems,
@@ -93,10 +95,75 @@ class TrackerSpec(Strict):
     )
 
 
+#: The longest span a deployment setting may give (ten years): beyond that it is a typo.
+MAX_SPAN_SECONDS = 3650 * 86400
+
+
+def span_seconds(value: object) -> object:
+    """A span of calendar time as a deployment file writes it: ``30s``, ``5 minutes``, ``1 hour``,
+    ``2 days``, or a plain number of seconds. Anything else is handed on unchanged, for pydantic to
+    refuse with its own message."""
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*", value)
+        unit = m.group(2).lower() if m else ""
+        if m is None or unit not in UNIT_SECONDS:
+            raise ValueError(
+                f"'{value}' is not a span of time; write e.g. 30s, 5 minutes, 1 hour, 2 days, or a number "
+                "of seconds"
+            )
+        return float(m.group(1)) * UNIT_SECONDS[unit]
+    if isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
+        raise ValueError(f"{value!r} is not a span of time")
+    return value
+
+
+#: Seconds, written as a number or as ``30s`` / ``5 minutes`` / ``1 hour`` / ``2 days``.
+Seconds = Annotated[float, BeforeValidator(span_seconds), Field(gt=0, le=MAX_SPAN_SECONDS)]
+
+
+class Adoption(Strict):
+    """Which notifications nobody is owed: a crossing (a breach, an escalation level reached) from before
+    casewarden first ran on the tracker, or one older than ``horizon`` when casewarden first comes to it,
+    is recorded but not sent. Fields and notes are written either way. Decided from the case's own
+    timeline, so a first run that takes several cycles holds back the same notifications as one that
+    takes one."""
+
+    horizon: Seconds | None = Field(
+        86400.0, description="a crossing older than this when first planned is not notified (null: no limit)"
+    )
+    backfill: bool = Field(
+        False,
+        description="also notify crossings from before the first run on the tracker (within the horizon)",
+    )
+
+
+class Retry(Strict):
+    """How a failed notification is tried again on later cycles: ``backoff`` after the first failure,
+    doubling up to ``max_backoff``, until it is ``max_age`` old; then it is given up and reported."""
+
+    backoff: Seconds = 60.0
+    max_backoff: Seconds = 3600.0
+    max_age: Seconds = 86400.0
+
+
 class Notifications(Strict):
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
     contacts: dict[str, list[str]] = Field(default_factory=dict, description="policy contact -> channels")
     on_breach: list[str] = Field(default_factory=list, description="channels told of every breach")
+    adoption: Adoption = Field(default_factory=Adoption)
+    retry: Retry = Field(default_factory=Retry)
+    max_per_cycle: int | None = Field(
+        200,
+        ge=1,
+        le=1_000_000,
+        description="notifications one cycle may send; the rest are held until 'run --yes' (null: no cap)",
+    )
+    time_budget: Seconds | None = Field(
+        300.0, description="seconds a cycle may spend sending notifications; the rest wait for the next cycle"
+    )
+    pause_after: int = Field(
+        3, ge=1, le=1000, description="failures in a row after which a channel is paused for the cycle"
+    )
 
 
 class Schedule(Strict):

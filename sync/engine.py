@@ -6,9 +6,15 @@ Side effects run at most once per key, also across crashes and unknown outcomes:
 tell (a timeout, a 5xx after the write may have landed, a bulk job still running) stays ``pending``; it is
 settled by the connector from the tracker's markers (:meth:`Connector.settle`) right after its batch and
 again at the start of later cycles, before anything is repeated: landed means done, certainly not landed
-means planned again, still unknown means asked again next cycle. Notifications have no marker on a
-tracker, so a ``pending`` notification is never resent: it is marked ``uncertain`` and reported (at most
-once beats twice for a pager).
+means planned again, still unknown means asked again next cycle. A case the state store has never seen
+(a new tracker, or a state file that was lost) is checked against the tracker's markers, in bulk, before
+anything keyed is planned for it, so a lost state repeats no note or transition.
+
+Notifications are queued in an outbox with the page's record (after the tracker's writes) and sent on
+their own, each ``pending`` only around its own send (:mod:`casewarden.sync.delivery`): never-attempted
+ones survive any crash, failed ones are retried on later cycles, and a cycle's sending is bounded by a
+cap, a time budget and pausing a failing channel. What the past owes nobody is held back by adoption
+(:mod:`casewarden.sync.adoption`).
 
 Each page a connector yields carries its resume point; the page's ledger, audit, snapshots and resume
 point commit in one transaction, so a cycle that dies midway resumes after the last recorded page.
@@ -21,11 +27,14 @@ a second runner; a tracker's ``time_budget`` ends its part cleanly after the pag
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from casewarden.connectors.base import (
     Capabilities,
@@ -47,17 +56,19 @@ from casewarden.errors import (
     ConnectorError,
     FatalConnectorError,
     LockedError,
-    NotifyError,
     StateError,
 )
 from casewarden.policy.compiled import Policy
 from casewarden.policy.evaluate import evaluate
 from casewarden.policy.results import Evaluation, TargetState
+from casewarden.sync.adoption import held_back
+from casewarden.sync.delivery import Dispatcher
 from casewarden.sync.deployment import Deployment, TrackerSpec
 from casewarden.sync.lease import LeaseKeeper
 from casewarden.sync.notify import Channel
 from casewarden.sync.planner import (
     MOVES,
+    NOTIFIED,
     CasePlan,
     PlannedNotification,
     action_keys,
@@ -70,6 +81,8 @@ from casewarden.sync.state import AuditRow, StateStore, iso
 log = logging.getLogger("casewarden.sync")
 
 LEASE_SECONDS = 900.0
+#: Ledger action of a notification intent written before the outbox existed: found ``pending`` (a crash of
+#: that version), its delivery cannot be known and its message was not kept, so it is marked ``uncertain``.
 NOTIFY_ACTION = "notify"
 SNAPSHOT_PAGE = 1000
 
@@ -88,10 +101,20 @@ class TrackerResult:
     reevaluated: int = 0
     evaluated: int = 0
     changes: list[Change] = field(default_factory=list)
-    notifications: list[PlannedNotification] = field(default_factory=list)
+    notifications: list[PlannedNotification] = field(default_factory=list)  # newly owed (not adopted)
     results: list[ChangeResult] = field(default_factory=list)
-    notified: int = 0
-    notify_failed: list[str] = field(default_factory=list)
+    notified: int = 0  # deliveries (one per notification and channel) that went out
+    notify_failed: list[str] = field(default_factory=list)  # failed this cycle; tried again later
+    notify_given_up: list[str] = field(
+        default_factory=list
+    )  # not delivered within notifications.retry.max_age
+    notify_held: int = 0  # over notifications.max_per_cycle: waiting for 'run --yes'
+    notify_deferred: int = 0  # out of notification time, or the channel paused: the next cycle carries on
+    notify_paused: list[str] = field(default_factory=list)  # channels paused for the rest of the cycle
+    notify_resent: int = 0  # sends a dead process interrupted: sent again under the same idempotency key
+    notify_owed: int = 0  # deliveries owed from earlier cycles (queued, retries due) that this one sends
+    adopted: int = 0  # deliveries nobody is owed (crossed before adoption or the horizon): recorded, not sent
+    rebuilt: int = 0  # keyed side effects found on the tracker for cases new to the state: not repeated
     skipped: list[Skipped] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     recovered: int = 0  # side effects found on the tracker after a crash or an unknown outcome
@@ -103,6 +126,11 @@ class TrackerResult:
     gone: int = 0  # deleted or merged cases dropped from state
     error: str | None = None  # this tracker's part of the cycle failed: why
     stopped_early: bool = False  # the tracker's time budget ran out; the next cycle carries on
+
+    @property
+    def deliveries(self) -> int:
+        """Deliveries of the newly owed notifications (one per notification and channel)."""
+        return sum(len(n.channels) for n in self.notifications)
 
     @property
     def applied(self) -> int:
@@ -154,6 +182,7 @@ class Engine:
         progress: Callable[[str, int], None] | None = None,
         unavailable: Mapping[str, str] | None = None,
         lease_seconds: float = LEASE_SECONDS,
+        timer: Callable[[], float] = time.monotonic,
     ):
         self.deployment = deployment
         self.policy = policy
@@ -164,18 +193,28 @@ class Engine:
         self.progress = progress or (lambda _label, _n: None)
         self.unavailable = dict(unavailable or {})
         self.lease_seconds = lease_seconds
+        self.timer = timer  # monotonic seconds, for the notification time budget
         self._keeper: LeaseKeeper | None = None
+        self._dispatcher: Dispatcher | None = None
+        self._adopted: dict[str, datetime] = {}
 
     # -- public ---------------------------------------------------------------------------------------
     def plan(self) -> CycleResult:
-        """Exactly what :meth:`run_once` would do now, without changing anything anywhere."""
+        """Exactly what :meth:`run_once` would do now, without changing anything anywhere; notifications
+        are counted as a run without ``confirm`` would send or hold them."""
         now = self.clock()
-        results = [
-            self._tracker(spec, now, apply=False, run_id=None) for spec in self.deployment.spec.trackers
-        ]
+        self._dispatcher = self._new_dispatcher(confirm=False)
+        try:
+            results = [
+                self._tracker(spec, now, apply=False, run_id=None) for spec in self.deployment.spec.trackers
+            ]
+        finally:
+            self._dispatcher = None
         return CycleResult(now, True, results)
 
-    def run_once(self) -> CycleResult:
+    def run_once(self, *, confirm: bool = False) -> CycleResult:
+        """One cycle. ``confirm`` (``run --yes``) lifts ``notifications.max_per_cycle`` for this cycle and
+        sends the notifications earlier cycles held over it."""
         now = self.clock()
         lease = f"deployment:{self.deployment.source}"
         self.state.acquire_lease(lease, now, self.lease_seconds)
@@ -183,6 +222,7 @@ class Engine:
         results: list[TrackerResult] = []
         keeper = LeaseKeeper(self.state.path, lease, self.state.holder, self.lease_seconds, self.clock)
         self._keeper = keeper
+        self._dispatcher = self._new_dispatcher(confirm=confirm)
         try:
             with keeper:
                 for spec in self.deployment.spec.trackers:
@@ -194,23 +234,41 @@ class Engine:
             raise
         finally:
             self._keeper = None
-        bad = any(r.failed or r.notify_failed or r.error for r in results)
+            self._dispatcher = None
+        bad = any(
+            r.failed or r.notify_failed or r.notify_given_up or r.notify_held or r.error for r in results
+        )
         self.state.finish_run(run_id, self.clock(), "partial" if bad else "ok", _counts(results))
         self.state.release_lease(lease)
         return CycleResult(now, False, results, run_id)
+
+    def _new_dispatcher(self, *, confirm: bool) -> Dispatcher:
+        return Dispatcher(
+            self.state,
+            self.channels,
+            self.deployment.spec.notifications,
+            self.timer,
+            confirm=confirm,
+            check_lease=self._check_lease,
+        )
 
     # -- one tracker ----------------------------------------------------------------------------------
     def _tracker(self, spec: TrackerSpec, now: datetime, *, apply: bool, run_id: int | None) -> TrackerResult:
         """One tracker's part of the cycle; its failure is recorded, not raised, so the others run.
         State-store failures and a lost lease are the whole deployment's and do stop the cycle."""
         out = TrackerResult(spec.name)
+        if apply:
+            self._adopted[spec.name] = self.state.adopt(spec.name, now)
+            out.notify_resent += self.state.requeue_interrupted(spec.name)
+        else:
+            self._adopted[spec.name] = self.state.adopted_at(spec.name) or now
         conn = self.connectors.get(spec.name)
-        if conn is None:
-            out.error = self.unavailable.get(spec.name, "the connector could not be built")
-            log.error("tracker %s: %s", spec.name, out.error)
-            return out
         try:
-            self._cycle(spec, conn, now, apply, run_id, out)
+            if conn is None:
+                out.error = self.unavailable.get(spec.name, "the connector could not be built")
+                log.error("tracker %s: %s", spec.name, out.error)
+            else:
+                self._cycle(spec, conn, now, apply, run_id, out)
         except (StateError, KeyboardInterrupt):
             raise
         except ConnectorError as exc:
@@ -219,7 +277,34 @@ class Engine:
         except Exception as exc:  # a connector bug must not stop the other trackers either
             out.error = _safe_error(exc)
             log.exception("tracker %s: cycle stopped by an unexpected error", spec.name)
+        # what the outbox owes goes out even when the tracker could not be reached: it needs only channels
+        if apply:
+            assert run_id is not None
+            self._drain(spec.name, run_id, now, out, final=True)
+        else:
+            self._preview(spec.name, now, out)
         return out
+
+    def _drain(self, tracker: str, run_id: int, now: datetime, out: TrackerResult, *, final: bool) -> None:
+        """Send what the tracker's outbox owes now. Sent, failed and given-up deliveries add up over the
+        cycle's drains; held and deferred ones are still owed, so the last drain's count is the cycle's."""
+        assert self._dispatcher is not None
+        drained = self._dispatcher.drain(tracker, run_id, now, final=final)
+        if drained is None:
+            return
+        out.notified += drained.sent
+        out.notify_failed += drained.failed
+        out.notify_given_up += drained.given_up
+        out.notify_held = drained.held
+        out.notify_deferred = drained.deferred
+        out.notify_paused = list(self._dispatcher.paused)
+
+    def _preview(self, tracker: str, now: datetime, out: TrackerResult) -> None:
+        """For a plan: how many deliveries a run would send now, and how many the cap would hold."""
+        assert self._dispatcher is not None
+        owed, held = self.state.outbox_owed(tracker, now)
+        out.notify_owed = owed
+        out.notify_held = held + self._dispatcher.preview(owed + out.deliveries)
 
     def _cycle(
         self,
@@ -250,8 +335,10 @@ class Engine:
             seen.update(tc.case.id for tc in fresh)
             out.read += len(fresh)
             self.progress("read", len(fresh))
-            changed = self._changed(spec.name, fresh, now, salt, out)
-            self._handle_page(spec, conn, caps, changed, now, apply, run_id, out, page, salt, overlay)
+            changed, unseen = self._changed(spec.name, fresh, now, salt, out)
+            self._handle_page(
+                spec, conn, caps, changed, now, apply, run_id, out, page, salt, overlay, first_sight=unseen
+            )
             if budget.exhausted():
                 out.stopped_early = True
                 log.warning("tracker %s: time budget used up; the next cycle carries on", spec.name)
@@ -289,10 +376,12 @@ class Engine:
 
     def _changed(
         self, tracker: str, page: Sequence[TrackerCase], now: datetime, salt: str, out: TrackerResult
-    ) -> list[TrackerCase]:
+    ) -> tuple[list[TrackerCase], set[str]]:
         """Drop the cases whose only change since the last cycle is casewarden's own writes (their
-        fingerprint is the one recorded after those writes) and whose timers cross nothing yet."""
+        fingerprint is the one recorded after those writes) and whose timers cross nothing yet. Also
+        returns the ids the state has never seen (no snapshot)."""
         known = self.state.fingerprints(tracker, [tc.case.id for tc in page])
+        unseen = {tc.case.id for tc in page} - known.keys()
         horizon = iso(now)
         changed = []
         for tc in page:
@@ -301,7 +390,7 @@ class Engine:
                 out.unchanged += 1
                 continue
             changed.append(tc)
-        return changed
+        return changed, unseen
 
     def _handle_page(
         self,
@@ -317,6 +406,8 @@ class Engine:
         salt: str,
         overlay: Mapping[str, str | None],
         sims: Mapping[str, tuple[int, int]] | None = None,
+        *,
+        first_sight: set[str] | frozenset[str] = frozenset(),
     ) -> None:
         plans: list[CasePlan] = []
         evaluated: list[tuple[TrackerCase, Evaluation]] = []  # the case as read, and its settled evaluation
@@ -338,7 +429,20 @@ class Engine:
                 continue
             candidates.append((tc, ev))
         keys = [k for _tc, ev in candidates for k in action_keys(ev)]
-        ledger = self._ledger(spec.name, keys, overlay)
+        # a case the state never saw may carry side effects done by a state file that was lost: its
+        # markers answer for it (only such cases, and only if anything keyed could be planned for them)
+        new = [
+            tc.case.id
+            for tc, ev in candidates
+            if tc.case.id in first_sight and (ev.due or ev.level_defaulted)
+        ]
+        found = self._found_on_tracker(conn, new)
+        answered: dict[str, str] = {}
+
+        def lookup(more: list[str]) -> dict[str, str]:
+            return self._ledger(spec.name, more, overlay, found, answered)
+
+        ledger = lookup(keys)
         floors = self.state.escalation_floors(spec.name, [tc.case.id for tc, _ev in candidates])
         for tc, ev in candidates:
             out.evaluated += 1
@@ -354,15 +458,21 @@ class Engine:
                 ledger,
                 floors.get((tc.case.id, ev.epoch), 0),
                 now,
-                lambda more: self._ledger(spec.name, more, overlay),
+                lookup,
                 caps,
             )
             out.problems.extend(f"{tc.case.id}: {p}" for p in plan.problems)
             out.changes.extend(plan.changes)
-            out.notifications.extend(plan.notifications)
             plans.append(plan)
             evaluated.append((read, ev))
         self.progress("evaluated", len(cases))
+        out.rebuilt += len(answered)
+        # a case whose markers answer for side effects this state never recorded was handled by an earlier
+        # run whose state is lost: it is never backfilled, so losing the state does not replay its past
+        handled = set(answered.values())
+        send, adopted = self._adoption(spec.name, [n for p in plans for n in p.notifications], now, handled)
+        out.notifications.extend(send)
+        out.adopted += sum(len(n.channels) for n, _why in adopted)
         gone = page.gone if page is not None else []
         out.gone += len(gone)
         if not apply:
@@ -370,11 +480,16 @@ class Engine:
         assert run_id is not None
         self._check_lease()
         changes = [c for p in plans for c in p.changes]
-        notes = [n for p in plans for n in p.notifications]
         intents = [(c.key, c.case_id, c.kind.value) for c in changes if c.key]
-        intents += [(n.key, n.message.case_id, NOTIFY_ACTION) for n in notes]
-        if intents:
-            self.state.record_intents(spec.name, intents, run_id, now)
+        owed = _outbox_rows(send, adopted)
+        if intents or owed or answered:
+            # before the tracker's writes: what they will do is pending; what the page owes people is
+            # queued (a case the writes close is owed its notifications all the same); what the markers
+            # answered is done
+            with self.state.transaction() as db:
+                self.state.record_intents(db, spec.name, intents, run_id, now)
+                self.state.queue(db, spec.name, owed, now, run_id)
+                self.state.record_found(db, spec.name, sorted(answered.items()), now)
         results: list[ChangeResult] = []
         groups = group_by_case(changes)
         for i in range(0, len(groups), spec.batch_size):
@@ -383,23 +498,69 @@ class Engine:
             self.progress("applied", len(batch))
         results = self._settle_unknown(spec.name, conn, results, out)
         out.results.extend(results)
-        sent = self._notify(notes, out)
-        self._record(
-            spec.name, run_id, now, evaluated, unplaced, results, notes, sent, page, gone, salt, sims or {}
-        )
+        self._record(spec.name, run_id, now, evaluated, unplaced, results, page, gone, salt, sims or {})
+        self._drain(spec.name, run_id, now, out, final=False)
 
-    def _ledger(self, tracker: str, keys: list[str], overlay: Mapping[str, str | None]) -> dict[str, str]:
+    def _ledger(
+        self,
+        tracker: str,
+        keys: list[str],
+        overlay: Mapping[str, str | None],
+        found: Mapping[str, str] | None = None,
+        answered: dict[str, str] | None = None,
+    ) -> dict[str, str]:
         """Ledger states of ``keys``, as recovery left them (``overlay``: what a dry run learnt from the
-        tracker's markers without writing it down; None means forgotten)."""
-        found = self.state.ledger_status(tracker, keys) if keys else {}
+        tracker's markers without writing it down; None means forgotten). A key in the notification
+        outbox reads :data:`NOTIFIED`; a key the ledger lacks but ``found`` (markers on the tracker of cases
+        new to the state: key -> case id) holds reads ``done`` and is collected in ``answered``."""
+        states = self.state.ledger_status(tracker, keys) if keys else {}
+        missing = [k for k in keys if k not in states]
+        if missing:
+            states.update(dict.fromkeys(self.state.outbox_keys(tracker, missing), NOTIFIED))
         for k in keys:
             if k in overlay:
                 value = overlay[k]
                 if value is None:
-                    found.pop(k, None)
+                    states.pop(k, None)
                 else:
-                    found[k] = value
-        return found
+                    states[k] = value
+        if found:
+            for k in keys:
+                if k not in states and k in found:
+                    states[k] = "done"
+                    if answered is not None:
+                        answered[k] = found[k]
+        return states
+
+    def _found_on_tracker(self, conn: Connector, case_ids: Sequence[str]) -> dict[str, str]:
+        """Side effects the tracker's markers record for ``case_ids``: key -> case id, in one bulk call."""
+        if not case_ids:
+            return {}
+        markers = conn.find_markers(list(case_ids))
+        return {key: cid for cid, keys in markers.items() for key in keys}
+
+    def _adoption(
+        self,
+        tracker: str,
+        notes: Sequence[PlannedNotification],
+        now: datetime,
+        handled: set[str] | frozenset[str] = frozenset(),
+    ) -> tuple[list[PlannedNotification], list[tuple[PlannedNotification, str]]]:
+        """Split newly planned notifications into the owed and the adopted (with why nobody is owed it).
+        ``handled``: cases the state never saw whose markers show an earlier run handled them: a backfill
+        does not apply to them, so a lost state file does not replay their past."""
+        rule = self.deployment.spec.notifications.adoption
+        strict = rule.model_copy(update={"backfill": False})
+        point = self._adopted.get(tracker, now)
+        send: list[PlannedNotification] = []
+        adopted: list[tuple[PlannedNotification, str]] = []
+        for n in notes:
+            why = held_back(n.crossed_at, point, now, strict if n.message.case_id in handled else rule)
+            if why is None:
+                send.append(n)
+            else:
+                adopted.append((n, why))
+        return send, adopted
 
     def _settle_unknown(
         self, tracker: str, conn: Connector, results: list[ChangeResult], out: TrackerResult
@@ -430,27 +591,6 @@ class Engine:
                 settled.append(r)
         return settled
 
-    def _notify(self, notes: Sequence[PlannedNotification], out: TrackerResult) -> set[str]:
-        sent: set[str] = set()
-        for n in notes:
-            ok = True
-            for name in n.channels:
-                channel = self.channels.get(name)
-                if channel is None:
-                    out.problems.append(f"{n.message.case_id}: no notification channel named '{name}'")
-                    ok = False
-                    continue
-                try:
-                    channel.send(n.message)
-                except NotifyError as exc:
-                    ok = False
-                    out.notify_failed.append(f"{n.key} via {name}: {exc}")
-                    log.error("notification %s via %s failed: %s", n.key, name, exc)
-            if ok:
-                sent.add(n.key)
-                out.notified += 1
-        return sent
-
     def _record(
         self,
         tracker: str,
@@ -459,8 +599,6 @@ class Engine:
         evaluated: Sequence[tuple[TrackerCase, Evaluation]],
         unplaced: Sequence[TrackerCase],
         results: Sequence[ChangeResult],
-        notes: Sequence[PlannedNotification],
-        sent: set[str],
         page: Page | None,
         gone: Sequence[Gone],
         salt: str,
@@ -492,15 +630,6 @@ class Engine:
                 else:
                     status = "done" if r.ok else "failed"
                     self.state.settle(db, tracker, r.change.key, status, now, r.error)
-            for n in notes:
-                self.state.settle(
-                    db,
-                    tracker,
-                    n.key,
-                    "done" if n.key in sent else "failed",
-                    now,
-                    None if n.key in sent else "delivery failed",
-                )
             changed = [
                 AuditRow(
                     tracker,
@@ -515,20 +644,7 @@ class Engine:
                 )
                 for r in results
             ]
-            notified = [
-                AuditRow(
-                    tracker,
-                    n.message.case_id,
-                    "notify",
-                    ",".join(n.channels),
-                    None,
-                    n.key,
-                    n.message.reason,
-                    n.key in sent,
-                )
-                for n in notes
-            ]
-            self.state.audit(db, run_id, now, changed + notified)
+            self.state.audit(db, run_id, now, changed)
             snaps: list[tuple[str, str | None, str | None, str, str | None]] = []
             outcomes: list[tuple[object, ...]] = []
             escalations: list[tuple[object, ...]] = []
@@ -662,6 +778,26 @@ def _apply_batch(conn: Connector, batch: Sequence[CaseChanges]) -> list[ChangeRe
             "a connector bug"
         )
     return results
+
+
+OutboxEntry = tuple[str, str, str, str, dict[str, Any] | None, datetime, str | None]
+
+
+def _outbox_rows(
+    send: Sequence[PlannedNotification], adopted: Sequence[tuple[PlannedNotification, str]]
+) -> list[OutboxEntry]:
+    """One outbox row per notification and channel: queued if owed, adopted (with why) if not."""
+    rows: list[OutboxEntry] = [
+        (n.key, ch, n.message.case_id, "queued", dataclasses.asdict(n.message), n.crossed_at, None)
+        for n in send
+        for ch in n.channels
+    ]
+    rows += [
+        (n.key, ch, n.message.case_id, "adopted", None, n.crossed_at, why)
+        for n, why in adopted
+        for ch in n.channels
+    ]
+    return rows
 
 
 def _iso_opt(t: datetime | None) -> str | None:

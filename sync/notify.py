@@ -10,6 +10,10 @@ webhooks accept it because the body carries ``text``). Both share three rules:
   :func:`casewarden.connectors.retrying.retrying`; what is passing comes from :func:`casewarden.errors.classify_status`
   (HTTP) or the SMTP reply class (4xx passing, 5xx permanent). When retries run out, or at once for a
   permanent failure, :class:`casewarden.errors.NotifyError` is raised;
+* **bounded in time**: ``timeout`` bounds each attempt, and ``budget`` (a
+  :class:`casewarden.connectors.base.CycleBudget` the engine starts before each send with what is left of
+  the cycle's notification time) bounds the retries and shortens the last attempt's timeout, so one
+  hanging endpoint cannot outlast the cycle's budget;
 * **secrets stay secret**: SMTP passwords, webhook URLs (whose path *is* the credential for Slack) and
   header values come only from the environment, and never appear in exception messages, logs or
   reprs. Webhook URLs are shown as ``scheme://host/***``; response bodies are never quoted (they may
@@ -37,6 +41,7 @@ from urllib.parse import quote, urlsplit
 import requests
 import tenacity
 
+from casewarden.connectors.base import CycleBudget
 from casewarden.connectors.retrying import retrying
 from casewarden.errors import (
     ConfigError,
@@ -228,6 +233,15 @@ def _attempts_made(retry: tenacity.Retrying) -> int:
 # E-mail
 
 
+#: The shortest timeout an attempt gets when the budget is nearly spent: below it, nothing could answer.
+MIN_TIMEOUT = 1.0
+
+
+def _timeout(timeout: float, budget: CycleBudget) -> float:
+    """The channel's timeout, cut to what the budget has left (never below :data:`MIN_TIMEOUT`)."""
+    return max(min(timeout, budget.remaining()), min(timeout, MIN_TIMEOUT))
+
+
 def _deliver(
     kind: str,
     name: str,
@@ -237,14 +251,18 @@ def _deliver(
     secrets: list[str],
     once: Callable[..., None],
     *args: Any,
+    deadline: float | None = None,
 ) -> int:
-    """Run one delivery attempt under the shared retry policy; when the attempts run out, raise
-    NotifyError with the channel's secrets redacted. Returns the number of attempts made."""
-    retry = retrying(attempts=attempts, sleep=sleep).copy(before_sleep=_retry_logger(kind, name, n))
+    """Run one delivery attempt under the shared retry policy, never sleeping past ``deadline`` (a
+    ``time.monotonic`` instant); when the attempts run out, raise NotifyError with the channel's secrets
+    redacted. Returns the number of attempts made."""
+    retry = retrying(attempts=attempts, sleep=sleep, deadline=deadline).copy(
+        before_sleep=_retry_logger(kind, name, n)
+    )
     try:
         retry(once, *args)
     except RetriableNotifyError as exc:
-        raise NotifyError(_redact(f"{exc} (gave up on {n.key} after {attempts} attempts)", secrets)) from exc
+        raise NotifyError(_redact(f"{exc} (after {_attempts_made(retry)} attempts)", secrets)) from exc
     return _attempts_made(retry)
 
 
@@ -298,6 +316,7 @@ class EmailChannel:
         self.timeout = timeout
         self.attempts = attempts
         self.local_hostname = local_hostname
+        self.budget = CycleBudget()  # started by the engine before each send
         self._sleep = sleep
         self._username: str | None = None
         self._password: str | None = None
@@ -342,7 +361,15 @@ class EmailChannel:
         """Deliver ``n``; retry 4xx replies and dropped connections, fail at once on 5xx."""
         msg = self.build_message(n)
         attempts = _deliver(
-            "email", self.name, n, self.attempts, self._sleep, self._secrets(), self._deliver_once, msg
+            "email",
+            self.name,
+            n,
+            self.attempts,
+            self._sleep,
+            self._secrets(),
+            self._deliver_once,
+            msg,
+            deadline=self.budget.deadline(),
         )
         log.info(
             "email channel %r: delivered %s (case %s, level %s) to %d recipient(s) in %d attempt(s)",
@@ -360,10 +387,15 @@ class EmailChannel:
                 self.host,
                 self.port,
                 local_hostname=self.local_hostname,
-                timeout=self.timeout,
+                timeout=_timeout(self.timeout, self.budget),
                 context=self._ssl_context,
             )
-        return smtplib.SMTP(self.host, self.port, local_hostname=self.local_hostname, timeout=self.timeout)
+        return smtplib.SMTP(
+            self.host,
+            self.port,
+            local_hostname=self.local_hostname,
+            timeout=_timeout(self.timeout, self.budget),
+        )
 
     def _deliver_once(self, msg: EmailMessage) -> None:
         """One SMTP session. Raises RetriableNotifyError (passing) or NotifyError (permanent)."""
@@ -503,6 +535,7 @@ class WebhookChannel:
         self.name = name
         self.timeout = timeout
         self.attempts = attempts
+        self.budget = CycleBudget()  # started by the engine before each send
         self._sleep = sleep
         self._url = url
         self._headers = headers
@@ -541,6 +574,7 @@ class WebhookChannel:
                 session,
                 body,
                 headers,
+                deadline=self.budget.deadline(),
             )
         log.info(
             "webhook channel %r: delivered %s (case %s, level %s) to %s in %d attempt(s)",
@@ -558,7 +592,11 @@ class WebhookChannel:
         where = self._where
         try:
             response = session.post(
-                self._url, data=body, headers=dict(headers), timeout=self.timeout, allow_redirects=False
+                self._url,
+                data=body,
+                headers=dict(headers),
+                timeout=_timeout(self.timeout, self.budget),
+                allow_redirects=False,
             )
         except requests.exceptions.SSLError:
             raise NotifyError(f"{where}: TLS failure, not retried") from None

@@ -22,10 +22,13 @@ from casewarden.policy.results import Evaluation, PlannedAction, TargetState
 from casewarden.sync.deployment import DUE_PREFIX, Notifications, TrackerSpec
 from casewarden.sync.notify import Notification
 
-# Ledger states in which a side effect is not planned: done; a notification whose delivery is unknown after
-# a crash (resending could page someone twice); or pending, which after recovery means the tracker could
-# not yet tell whether the write landed (a bulk job still running): it is settled from markers first.
-SETTLED = frozenset({"done", "uncertain", "pending"})
+#: The ledger state the engine reports for a notification key that is in the notification outbox, whatever
+#: became of it there (queued, sent, retrying, given up, held back by adoption): it is never planned again.
+NOTIFIED = "notified"
+# Ledger states in which a side effect is not planned: done; in the outbox (notifications); a notification
+# of unknown delivery from before the outbox existed; or pending, which after recovery means the tracker
+# could not yet tell whether the write landed (a bulk job still running): it is settled from markers first.
+SETTLED = frozenset({"done", "uncertain", "pending", NOTIFIED})
 ATTEMPTED = frozenset({"failed", "pending"})
 REOPEN_KINDS = frozenset({"set_status", "open_related"})
 
@@ -37,9 +40,14 @@ def instant_text(t: datetime | None) -> str | None:
 
 @dataclass(frozen=True)
 class PlannedNotification:
+    """A notification the policy asks for. ``crossed_at`` is when what it announces happened on the case's
+    own timeline (the breach instant, the instant an escalation level was reached): adoption decides
+    from it whether anyone is still owed the message."""
+
     key: str
     channels: tuple[str, ...]
     message: Notification
+    crossed_at: datetime
 
 
 @dataclass
@@ -102,6 +110,17 @@ def plan_case(
             )
     for action in ev.due:
         key = str(action.key)
+        if (
+            ev.open
+            and notifications.on_breach
+            and action.kind == "note"
+            and action.key.action.startswith("breach.")
+        ):
+            # a breach notification is owed whatever became of the breach note: the note may have landed
+            # in a cycle that died before the notification was queued
+            nkey = key + ":notify"
+            if ledger.get(nkey) not in SETTLED:
+                plan.notifications.append(_notification(tc, ev, action, nkey, tuple(notifications.on_breach)))
         status = ledger.get(key)
         if status in SETTLED:
             continue
@@ -109,7 +128,7 @@ def plan_case(
             # a solved or closed case gets no new notes, tags or notifications, only the reopen rules;
             # what was attempted while it was open and failed is still carried out
             continue
-        _plan_action(policy, tc, ev, action, key, plan, notifications, ledger)
+        _plan_action(policy, tc, ev, action, key, plan, notifications)
     if capabilities is not None:
         _drop_unsupported(plan, capabilities)
     return plan
@@ -220,17 +239,12 @@ def _plan_action(
     key: str,
     plan: CasePlan,
     notifications: Notifications,
-    ledger: dict[str, str],
 ) -> None:
     cid = tc.case.id
     reason = action.reason
     kind = action.kind
     if kind == "note":
         plan.changes.append(Change(cid, ChangeKind.ADD_NOTE, action.value, key=key, reason=reason))
-        if action.key.action.startswith("breach.") and notifications.on_breach:
-            nkey = key + ":notify"
-            if ledger.get(nkey) not in SETTLED:
-                plan.notifications.append(_notification(tc, ev, action, nkey, tuple(notifications.on_breach)))
     elif kind == "public_note":
         plan.changes.append(
             Change(cid, ChangeKind.ADD_NOTE, "Tell the customer: " + action.value, key=key, reason=reason)
@@ -304,4 +318,5 @@ def _notification(
             subject=subject,
             text=text,
         ),
+        action.due_at,
     )

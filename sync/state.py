@@ -7,7 +7,14 @@ and repeats, on the next run, only what had not been recorded.
 
 Ledger protocol for a side effect with key K: record K as ``pending`` (committed) before the write,
 ``done`` after it. A ``pending`` entry found at the start of a cycle means the process died in between:
-the engine asks the tracker whether the write landed (its marker) before it repeats it.
+the engine asks the tracker whether the write landed (its marker) before it repeats it. Keys found as
+markers on the tracker for cases the state never saw (a lost state file) are recorded ``done``.
+
+Notifications have their own table, the outbox (:data:`OUTBOX_STATES`): one row per notification and
+channel, queued with the page that owes it and moved through its states by
+:mod:`casewarden.sync.delivery`; ``adoption`` holds each tracker's adoption instant
+(:mod:`casewarden.sync.adoption`). Ledger rows with action ``notify`` come from state files written before
+the outbox existed: they are honoured (never sent again) but no longer written.
 """
 
 from __future__ import annotations
@@ -70,7 +77,30 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE cursors ADD COLUMN data TEXT;
     """,
+    # 4: the notification outbox (one row per notification and channel, sent and retried on its own, apart
+    # from the tracker's writes) and each tracker's adoption instant; a tracker already synced adopts at its
+    # last run, so upgrading sends what crosses from then on and nothing older
+    """
+    CREATE TABLE outbox (
+        tracker TEXT NOT NULL, key TEXT NOT NULL, channel TEXT NOT NULL, case_id TEXT NOT NULL,
+        status TEXT NOT NULL
+            CHECK (status IN ('queued', 'pending', 'done', 'failed', 'held', 'given_up', 'adopted')),
+        message TEXT, crossed_at TEXT, created_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+        next_at TEXT, done_at TEXT, detail TEXT, run_id INTEGER,
+        PRIMARY KEY (tracker, key, channel));
+    CREATE INDEX outbox_status ON outbox (tracker, status);
+    CREATE TABLE adoption (tracker TEXT PRIMARY KEY, adopted_at TEXT NOT NULL);
+    INSERT INTO adoption (tracker, adopted_at)
+        SELECT c.tracker, r.at FROM cursors c, (SELECT MAX(started_at) AS at FROM runs WHERE mode = 'run') r
+        WHERE r.at IS NOT NULL;
+    """,
 )
+
+#: Outbox states: ``queued`` owed and never tried (or interrupted mid-send: tried again under the same
+#: key); ``pending`` being sent right now (found at the start of a cycle: the process died mid-send);
+#: ``failed`` to be tried again at ``next_at``; ``held`` over the cycle's cap, until ``run --yes``;
+#: ``given_up`` not delivered within the retry age; ``adopted`` owed to nobody (see sync/adoption.py).
+OUTBOX_STATES = ("queued", "pending", "done", "failed", "held", "given_up", "adopted")
 
 
 def _dead_local_holder(holder: str) -> bool:
@@ -106,6 +136,19 @@ class LedgerEntry:
     action: str
     status: str
     detail: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One notification to one channel, as the outbox holds it."""
+
+    key: str
+    channel: str
+    case_id: str
+    status: str
+    message: dict[str, Any]
+    created_at: datetime
+    attempts: int
 
 
 @dataclass(frozen=True)
@@ -261,17 +304,21 @@ class StateStore:
         )
 
     def record_intents(
-        self, tracker: str, entries: Iterable[tuple[str, str, str]], run_id: int, now: datetime
+        self,
+        db: sqlite3.Connection,
+        tracker: str,
+        entries: Iterable[tuple[str, str, str]],
+        run_id: int,
+        now: datetime,
     ) -> None:
         """Mark side effects as about to happen (key, case_id, action), committed before the writes. A
         failed one tried again becomes pending again, so a crash during the retry is recovered too."""
-        with self.transaction() as db:
-            db.executemany(
-                "INSERT INTO ledger (tracker, key, case_id, action, status, created_at, run_id) "
-                "VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT(tracker, key) DO UPDATE SET "
-                "status = 'pending', run_id = excluded.run_id WHERE ledger.status = 'failed'",
-                [(tracker, k, c, a, iso(now), run_id) for k, c, a in entries],
-            )
+        db.executemany(
+            "INSERT INTO ledger (tracker, key, case_id, action, status, created_at, run_id) "
+            "VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT(tracker, key) DO UPDATE SET "
+            "status = 'pending', run_id = excluded.run_id WHERE ledger.status = 'failed'",
+            [(tracker, k, c, a, iso(now), run_id) for k, c, a in entries],
+        )
 
     def forget(self, db: sqlite3.Connection, tracker: str, key: str) -> None:
         """Drop a pending side effect that never landed, so it is planned again like a new one."""
@@ -290,6 +337,156 @@ class StateStore:
             "UPDATE ledger SET status = ?, done_at = ?, detail = ? WHERE tracker = ? AND key = ?",
             (status, iso(now), detail, tracker, key),
         )
+
+    def record_found(
+        self, db: sqlite3.Connection, tracker: str, found: Iterable[tuple[str, str]], now: datetime
+    ) -> None:
+        """Side effects (key, case_id) found on the tracker for cases the state had never seen (a new or
+        lost state file): recorded ``done`` so they are never done again."""
+        db.executemany(
+            "INSERT INTO ledger (tracker, key, case_id, action, status, created_at, done_at, detail) "
+            "VALUES (?, ?, ?, 'found', 'done', ?, ?, 'found on the tracker') ON CONFLICT DO NOTHING",
+            [(tracker, k, c, iso(now), iso(now)) for k, c in found],
+        )
+
+    # -- adoption: when casewarden first ran on a tracker ---------------------------------------------
+    def adopted_at(self, tracker: str) -> datetime | None:
+        row = self.db.execute("SELECT adopted_at FROM adoption WHERE tracker = ?", (tracker,)).fetchone()
+        return parse_iso(row[0]) if row else None
+
+    def adopt(self, tracker: str, now: datetime) -> datetime:
+        """The tracker's adoption instant: ``now`` if this is casewarden's first run on it."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO adoption VALUES (?, ?) ON CONFLICT DO NOTHING", (tracker, iso(now)))
+        found = self.adopted_at(tracker)
+        assert found is not None
+        return found
+
+    # -- the notification outbox ------------------------------------------------------------------------
+    def outbox_keys(self, tracker: str, keys: Sequence[str]) -> set[str]:
+        """The notification keys among ``keys`` that are in the outbox (in any state)."""
+        sql = "SELECT DISTINCT key FROM outbox WHERE tracker = ? AND key IN ({})"
+        return {k for (k,) in self._where_in(sql, tracker, list(keys))}
+
+    def queue(
+        self,
+        db: sqlite3.Connection,
+        tracker: str,
+        rows: Iterable[tuple[str, str, str, str, dict[str, Any] | None, datetime, str | None]],
+        now: datetime,
+        run_id: int | None,
+    ) -> None:
+        """rows: (key, channel, case_id, status 'queued' or 'adopted', message, crossed_at, detail). A row
+        already there is left as it is: a notification is owed once."""
+        db.executemany(
+            "INSERT INTO outbox (tracker, key, channel, case_id, status, message, crossed_at, created_at, "
+            "next_at, detail, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [
+                (
+                    tracker,
+                    key,
+                    channel,
+                    case_id,
+                    status,
+                    None if message is None else json.dumps(message, separators=(",", ":")),
+                    iso(crossed),
+                    iso(now),
+                    iso(now),
+                    detail,
+                    run_id,
+                )
+                for key, channel, case_id, status, message, crossed, detail in rows
+            ],
+        )
+
+    def outbox_due(self, tracker: str, now: datetime) -> list[OutboxRow]:
+        """What is owed now, oldest first: never tried, retries whose time has come, and the ones held
+        over a cap (sent only when a run is confirmed)."""
+        rows = self.db.execute(
+            "SELECT key, channel, case_id, status, message, created_at, attempts FROM outbox "
+            "WHERE tracker = ? AND (status IN ('queued', 'held') OR (status = 'failed' AND next_at <= ?)) "
+            "ORDER BY created_at, rowid",
+            (tracker, iso(now)),
+        ).fetchall()
+        return [
+            OutboxRow(
+                key, channel, case_id, status, json.loads(message or "{}"), parse_iso(created), attempts
+            )
+            for key, channel, case_id, status, message, created, attempts in rows
+        ]
+
+    def outbox_owed(self, tracker: str, now: datetime) -> tuple[int, int]:
+        """(owed now, held over a cap): what a run would try to send, interrupted sends included."""
+        row = self.db.execute(
+            "SELECT COALESCE(SUM(status IN ('queued', 'pending') OR (status = 'failed' AND next_at <= ?)), 0), "
+            "COALESCE(SUM(status = 'held'), 0) FROM outbox WHERE tracker = ? AND status IN "
+            "('queued', 'pending', 'failed', 'held')",
+            (iso(now), tracker),
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
+    def release_held(self, tracker: str) -> int:
+        """A confirmed run (``run --yes``) releases what was held over the cap: owed like any other now,
+        so what this cycle cannot send (out of time, a paused channel) goes out in the next one."""
+        with self.transaction() as db:
+            cur = db.execute(
+                "UPDATE outbox SET status = 'queued', detail = 'released by run --yes' WHERE tracker = ? "
+                "AND status = 'held'",
+                (tracker,),
+            )
+            return cur.rowcount
+
+    def requeue_interrupted(self, tracker: str) -> int:
+        """Sends a dead process left ``pending`` are owed again (the receiver may have them: they go out
+        under the same idempotency key). Returns how many."""
+        with self.transaction() as db:
+            cur = db.execute(
+                "UPDATE outbox SET status = 'queued', detail = 'interrupted mid-send; sent again' "
+                "WHERE tracker = ? AND status = 'pending'",
+                (tracker,),
+            )
+            return cur.rowcount
+
+    def outbox_start(self, tracker: str, key: str, channel: str, now: datetime) -> None:
+        """Committed right before one send, so a process dying mid-send leaves it ``pending``."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE outbox SET status = 'pending', attempts = attempts + 1 WHERE tracker = ? AND key = ? "
+                "AND channel = ?",
+                (tracker, key, channel),
+            )
+
+    def outbox_finish(
+        self,
+        db: sqlite3.Connection,
+        tracker: str,
+        key: str,
+        channel: str,
+        status: str,
+        now: datetime,
+        *,
+        next_at: datetime | None = None,
+        detail: str | None = None,
+    ) -> None:
+        db.execute(
+            "UPDATE outbox SET status = ?, next_at = ?, done_at = ?, detail = ? WHERE tracker = ? AND "
+            "key = ? AND channel = ?",
+            (status, iso(next_at) if next_at else None, iso(now), detail, tracker, key, channel),
+        )
+
+    def outbox_counts(self, tracker: str | None = None) -> dict[str, int]:
+        """Notifications per outbox state (one per notification and channel)."""
+        sql = "SELECT status, COUNT(*) FROM outbox" + (" WHERE tracker = ?" if tracker else "")
+        rows = self.db.execute(sql + " GROUP BY status", (tracker,) if tracker else ()).fetchall()
+        return {str(status): int(n) for status, n in rows}
+
+    def given_up(self, since: datetime, tracker: str | None = None) -> list[tuple[str, str, str, str, str]]:
+        """(tracker, key, channel, given up at, why) of the notifications given up since ``since``."""
+        sql = (
+            "SELECT tracker, key, channel, done_at, COALESCE(detail, '') FROM outbox WHERE status = 'given_up' "
+            "AND done_at >= ?" + (" AND tracker = ?" if tracker else "") + " ORDER BY done_at DESC"
+        )
+        return self.db.execute(sql, (iso(since), tracker) if tracker else (iso(since),)).fetchall()
 
     # -- audit, runs ----------------------------------------------------------------------------------
     def audit(self, db: sqlite3.Connection, run_id: int, now: datetime, rows: Iterable[AuditRow]) -> None:

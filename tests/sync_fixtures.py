@@ -35,6 +35,10 @@ notifications:
   contacts: {boss: [hook]}
 """
 
+#: The same deployment asking for a backfill: the generated histories' past breaches and escalations are
+#: notified too (without it, adoption holds back everything that crossed before the first run).
+BACKFILL = DEPLOYMENT + "  adoption: {backfill: true, horizon: null}\n  max_per_cycle: null\n"
+
 
 class RecordingChannel:
     """Stands in for a delivery channel where the test is about the engine, not the wire."""

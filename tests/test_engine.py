@@ -13,6 +13,7 @@ from casewarden.connectors.cursor import TimeCursor
 from casewarden.errors import LockedError
 from casewarden.sync.state import StateStore
 from tests.sync_fixtures import (
+    BACKFILL,
     NOW,
     RecordingChannel,
     dump_tracker,
@@ -73,6 +74,7 @@ def test_fields_carry_level_due_breach_and_escalation(env) -> None:  # type: ign
 
 def test_escalation_notifications_go_out_once(env) -> None:  # type: ignore[no-untyped-def]
     directory, tracker = env
+    write_deployment(directory, deployment_text=BACKFILL)
     channel = RecordingChannel()
     engine, _state = make_engine(directory, tracker, channels={"hook": channel})
     engine.run_once()

@@ -1,5 +1,6 @@
 """Fault injection specific to the embedded tracker: a real process kill (``os._exit``) between the
-tracker's writes and the state store's record, and a ledger that lost its 'done'.
+tracker's writes and the state store's record, and a ledger that lost its 'done'. (Kills at many more
+points, with notifications counted at a real receiver, are in ``tests/test_kill_anywhere.py``.)
 
 The faults every connector must survive (a batch dying midway, refusals, unknown outcomes, a restart
 between apply and record, changes the tracker cannot make) are in the shared suite,
@@ -20,6 +21,7 @@ import pytest
 
 from casewarden.connectors.base import Change, ChangeKind
 from tests.sync_fixtures import (
+    BACKFILL,
     NOW,
     RecordingChannel,
     dump_tracker,
@@ -42,7 +44,7 @@ def run_cycles(directory: Path, tracker, channel: RecordingChannel) -> None:  # 
 def reference(tmp_path: Path) -> tuple[dict[str, object], list[str]]:
     directory = tmp_path / "reference"
     directory.mkdir()
-    write_deployment(directory)
+    write_deployment(directory, deployment_text=BACKFILL)
     tracker = generated_tracker(directory / "tracker.sqlite")
     channel = RecordingChannel()
     run_cycles(directory, tracker, channel)
@@ -63,7 +65,7 @@ def note_markers(path: Path) -> Counter[str]:
 def faulty_env(tmp_path: Path, fail):  # type: ignore[no-untyped-def]
     directory = tmp_path / "faulty"
     directory.mkdir()
-    write_deployment(directory)
+    write_deployment(directory, deployment_text=BACKFILL)
     return directory, generated_tracker(directory / "tracker.sqlite", fail=fail)
 
 
@@ -92,18 +94,16 @@ CRASH_SCRIPT = textwrap.dedent("""
     directory = Path({directory!r})
     tracker = generated_tracker(directory / "tracker.sqlite")
     engine, state = make_engine(directory, tracker)
-    real_notify = Engine._notify
 
     def die(self, *args, **kwargs):
-        real_notify(self, *args, **kwargs)
         os._exit(137)  # killed after the writes landed, before anything was recorded
-    Engine._notify = die
+    Engine._record = die
     engine.run_once()
 """)
 
 
 def test_process_killed_between_apply_and_record(tmp_path: Path) -> None:
-    expected, _ = reference(tmp_path)
+    expected, expected_sent = reference(tmp_path)
     directory, tracker = faulty_env(tmp_path, None)
     tracker.close()
     root = str(Path(__file__).resolve().parents[1])
@@ -120,8 +120,6 @@ def test_process_killed_between_apply_and_record(tmp_path: Path) -> None:
     assert state.pending("local"), "the killed run left its intents pending"
     result = engine.run_once().trackers[0]
     assert result.recovered > 0, "writes that landed are found on the tracker, not repeated"
-    assert result.uncertain, "notifications sent by the killed run are not resent"
-    assert not channel.sent
     state.close()
     absorb, state = make_engine(
         directory, tracker, now=NOW + timedelta(seconds=10), channels={"hook": channel}
@@ -129,6 +127,8 @@ def test_process_killed_between_apply_and_record(tmp_path: Path) -> None:
     absorb.run_once()
     tracker.close()
     assert dump_tracker(directory / "tracker.sqlite") == expected
+    # the killed run queued none of its notifications: they are planned again and sent, each once
+    assert sorted(n.key for n in channel.sent) == expected_sent
     assert max(note_markers(directory / "tracker.sqlite").values()) == 1
 
 
