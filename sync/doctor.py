@@ -4,13 +4,18 @@ channels, state; each check says what to fix."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from casewarden.connectors.base import ChangeKind, HealthCheck
 from casewarden.errors import CasewardenError
 from casewarden.sync.deployment import Deployment, TrackerSpec
 from casewarden.sync.notify import build_channel
+from casewarden.sync.state import StateStore
 from casewarden.sync.wiring import Runtime, name_map, needs
+
+#: How far back doctor reports notifications that were given up.
+GIVEN_UP_WINDOW = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -21,8 +26,9 @@ class Check:
     detail: str = ""
 
 
-def run_doctor(deployment: Deployment, environ: Any = None) -> list[Check]:
+def run_doctor(deployment: Deployment, environ: Any = None, now: datetime | None = None) -> list[Check]:
     checks: list[Check] = []
+    now = now or datetime.now(UTC)
     try:
         rt = Runtime(deployment, environ=environ, with_channels=False)
     except CasewardenError as exc:
@@ -53,6 +59,36 @@ def run_doctor(deployment: Deployment, environ: Any = None) -> list[Check]:
         for ch in [*notif.on_breach, *(c for cs in notif.contacts.values() for c in cs)]:
             if ch not in notif.channels:
                 checks.append(Check("notifications", f"channel {ch}", False, "referenced but not defined"))
+        checks.extend(_delivery_checks(rt.state, now))
+    return checks
+
+
+def _delivery_checks(state: StateStore, now: datetime) -> list[Check]:
+    """What became of the notifications: given up recently, held over the cap, waiting for a retry."""
+    counts = state.outbox_counts()
+    given_up = state.given_up(now - GIVEN_UP_WINDOW)
+    waiting = counts.get("failed", 0) + counts.get("queued", 0)
+    if given_up:
+        _tracker, key, channel, _at, why = given_up[0]
+        detail = (
+            f"{len(given_up)} notification(s) given up in the last {GIVEN_UP_WINDOW.days} days, latest "
+            f"{key} via {channel}: {why}; see 'casewarden report'"
+        )
+    else:
+        detail = f"{counts.get('done', 0)} delivered" + (
+            f", {waiting} waiting to be tried again" if waiting else ""
+        )
+    checks = [Check("notifications", "deliveries", not given_up, detail)]
+    if counts.get("held"):
+        checks.append(
+            Check(
+                "notifications",
+                "held over the cap",
+                False,
+                f"{counts['held']} notification(s) over notifications.max_per_cycle: check 'casewarden plan', "
+                "then send them with 'casewarden run --yes'",
+            )
+        )
     return checks
 
 

@@ -122,6 +122,12 @@ class Report:
     runs: RunSummary
     trackers: list[str]
     cases: int = 0
+    notifications: dict[str, int] = field(
+        default_factory=dict
+    )  # outbox state -> deliveries owed in the period
+    given_up: list[tuple[str, str, str, str, str]] = field(
+        default_factory=list
+    )  # (tracker, key, channel, at, why)
 
     @property
     def met(self) -> int:
@@ -223,6 +229,22 @@ def build_report(
             ).fetchall()
         )
         runs = _runs(store, lo, hi)
+        # notifications owed in the period (queued then): what became of them, and the ones given up
+        owed_where = "created_at >= ? AND created_at <= ?" + (
+            " AND tracker = ?" if tracker is not None else ""
+        )
+        notifications = {
+            str(status): int(n)
+            for status, n in db.execute(
+                f"SELECT status, COUNT(*) FROM outbox WHERE {owed_where} GROUP BY status ORDER BY status",
+                params,
+            )
+        }
+        given_up = db.execute(
+            "SELECT tracker, key, channel, COALESCE(done_at, ''), COALESCE(detail, '') FROM outbox "
+            f"WHERE {owed_where} AND status = 'given_up' ORDER BY done_at DESC LIMIT {WORST_BREACHES}",
+            params,
+        ).fetchall()
     finally:
         if own and db.in_transaction:
             db.execute("COMMIT")
@@ -236,6 +258,8 @@ def build_report(
         runs=runs,
         trackers=[t for t, _n in per_tracker],
         cases=sum(n for _t, n in per_tracker),
+        notifications=notifications,
+        given_up=[tuple(row) for row in given_up],
     )
 
 
@@ -336,6 +360,21 @@ def _runs_text(runs: RunSummary) -> str:
     )
 
 
+def _notifications_text(report: Report) -> str:
+    """Deliveries owed in the period, by what became of them (one per notification and channel)."""
+    n = report.notifications
+    if not n:
+        return "none owed in the period"
+    parts = [
+        (n.get("done", 0), "delivered"),
+        (n.get("given_up", 0), "given up"),
+        (n.get("held", 0), "held over the cap (run --yes)"),
+        (n.get("failed", 0) + n.get("queued", 0) + n.get("pending", 0), "waiting to be sent or tried again"),
+        (n.get("adopted", 0), "held back by adoption"),
+    ]
+    return ", ".join(f"{count} {label}" for count, label in parts if count)
+
+
 def _worst(report: Report, n: int = WORST_BREACHES) -> list[Breach]:
     return sorted(report.breaches, key=lambda b: (-b.late_seconds, -b.due_at.timestamp()))[:n]
 
@@ -369,6 +408,11 @@ def report_tables(report: Report, worst: int = WORST_BREACHES) -> list[Table]:
             ),
             ("% met", _fmt_pct(report.pct_met)),
             ("runs", _runs_text(report.runs)),
+            ("notifications", _notifications_text(report)),
+            *(
+                ("given up", p(f"{key} via {channel} at {at}: {why}"))
+                for _t, key, channel, at, why in report.given_up
+            ),
         ),
     )
     rows = [
@@ -598,6 +642,13 @@ def report_as_json(report: Report) -> dict[str, Any]:
             "last_mode": r.last_mode,
             "last_started_at": _iso(r.last_started_at),
             "last_finished_at": _iso(r.last_finished_at),
+        },
+        "notifications": {
+            "by_status": report.notifications,
+            "given_up": [
+                {"tracker": t, "key": key, "channel": channel, "at": at, "why": why}
+                for t, key, channel, at, why in report.given_up
+            ],
         },
     }
 
@@ -889,6 +940,12 @@ def report_as_html(report: Report, max_breaches: int = HTML_BREACH_ROWS) -> str:
             _e(f"{sum(1 for b in report.breaches if b.met_at is None)} still open"),
         ),
         ("In progress", _e(report.in_progress), "", "running, warning or paused"),
+        (
+            "Notifications",
+            _e(report.notifications.get("done", 0)),
+            "bad" if report.notifications.get("given_up") else "",
+            _e(_notifications_text(report)),
+        ),
         (
             "Sync runs",
             _e(report.runs.count),

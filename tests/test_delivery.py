@@ -1,4 +1,4 @@
-"""The notification outbox's rules, one at a time: retries back off and end in a give-up, a
+"""The notification outbox's rules, one at a time: retries back off and end in a reported give-up, a
 cycle's notification time is bounded and the next cycle carries on, a channel's own retries stop at the
 cycle's budget, a lost lease stops sending at once, a channel that crashes or was removed fails alone."""
 
@@ -14,9 +14,11 @@ import pytest
 from casewarden.connectors.local import LocalTracker
 from casewarden.errors import NotifyError
 from casewarden.sync.deployment import load_deployment
+from casewarden.sync.doctor import run_doctor
 from casewarden.sync.engine import Engine, LeaseLost, TrackerResult
 from casewarden.sync.lease import LeaseKeeper
 from casewarden.sync.notify import Notification
+from casewarden.sync.report import build_report, report_as_json
 from casewarden.sync.state import StateStore
 from tests.policy_fixtures import policy
 from tests.safety_fixtures import DEPLOYMENT, LATER, Receiver, cycle, fresh_tracker, receiver, webhook
@@ -72,6 +74,19 @@ def test_failed_notifications_back_off_then_are_given_up_and_reported(tmp_path: 
     assert len(given_up) == OWED and all(g.split(" via ")[0] in first for g in given_up)
     assert "not delivered within 1 hour (9 attempt(s))" in given_up[0]
     assert all(not r.notify_given_up for r in results[:65])
+
+    state = StateStore(tmp_path / "state.sqlite")
+    try:
+        report = build_report(state, until=LATER + timedelta(hours=2))
+        assert report.notifications["given_up"] == OWED and len(report.given_up) == 20
+        assert report_as_json(report)["notifications"]["by_status"]["given_up"] == OWED
+    finally:
+        state.close()
+    checks = {
+        c.name: c
+        for c in run_doctor(load_deployment(tmp_path / "casewarden.yaml"), now=LATER + timedelta(hours=2))
+    }
+    assert not checks["deliveries"].ok and f"{OWED} notification(s) given up" in checks["deliveries"].detail
 
 
 class FakeTimer:
