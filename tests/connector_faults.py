@@ -7,7 +7,11 @@ and compares what a person would see on the tracker with a fault-free run — re
 Connector API (and the harness, for note bodies): no SQL against any tracker's storage. The faults are
 the ones remote trackers really have: a batch that dies midway, refusals, a process killed between the
 tracker's writes and the state store's record (then a fresh connector instance, as after a restart),
-writes whose outcome is unknown (landed, or not), and changes the tracker cannot make at all.
+writes whose outcome is unknown (landed, or not), changes the tracker cannot make at all, a process killed
+while notifying, and a state store that was lost (the engine must rebuild from the tracker's markers).
+
+The suite's deployment asks for a notification backfill, so the generated histories' past breaches and
+escalations are notified and every fault is also checked for lost or repeated notifications.
 """
 
 from __future__ import annotations
@@ -160,6 +164,7 @@ class Deployment:
             + "    batch_size: 7\n"
             + "notifications:\n  channels:\n    hook: {type: webhook, url: 'http://127.0.0.1:9/never-used'}\n"
             + "  contacts: {boss: [hook]}\n  on_breach: [hook]\n"
+            + "  adoption: {backfill: true, horizon: null}\n  max_per_cycle: null\n"
         )
         self.policy = load_policy_text(SUITE_POLICY)
         self.deployment = load_deployment(self.directory / "casewarden.yaml")
@@ -167,7 +172,7 @@ class Deployment:
         steps = conn.bootstrap_plan(needs(self.policy, self.deployment.spec.trackers[0]))
         conn.bootstrap_apply([s for s in steps if not s.exists and not s.manual])
 
-    def cycle(self, at: datetime, connector: Connector | None = None) -> TrackerResult:
+    def cycle(self, at: datetime, connector: Connector | None = None, channel: Any = None) -> TrackerResult:
         state = StateStore(self.directory / "state.sqlite")
         try:
             engine = Engine(
@@ -175,7 +180,7 @@ class Deployment:
                 self.policy,
                 state,
                 {"suite": connector or self.tut.connector()},
-                {"hook": self.channel},
+                {"hook": channel or self.channel},
                 lambda: at,
             )
             result = engine.run_once().trackers[0]
@@ -189,6 +194,23 @@ class Deployment:
         one more for anything a fault left unknown."""
         for at in (NOW, NOW + timedelta(seconds=10), NOW + timedelta(seconds=20)):
             self.cycle(at)
+
+
+class DiesWhileNotifying:
+    """A channel whose process dies at its ``at``-th send, before delivering it."""
+
+    name = "hook"
+
+    def __init__(self, inner: RecordingChannel, at: int) -> None:
+        self.inner = inner
+        self.at = at
+        self.calls = 0
+
+    def send(self, n: Notification) -> None:
+        self.calls += 1
+        if self.calls == self.at:
+            raise SimulatedKill
+        self.inner.send(n)
 
 
 class Delegating(Connector):
@@ -344,6 +366,36 @@ class ConnectorFaults:
         assert after.recovered > 0, "what landed before the kill is found on the tracker, not repeated"
         run.settle_down()
         self.assert_same(tut, run, reference)
+
+    def test_killed_while_notifying(self, tut: TrackerUnderTest, tmp_path: Path, reference: Any) -> None:
+        """The process dies in the middle of a page's notifications; the next run sends the ones never
+        attempted and repeats none of the tracker's writes."""
+        populate(tut)
+        run = Deployment(tmp_path, tut)
+        with pytest.raises(SimulatedKill):
+            run.cycle(NOW, channel=DiesWhileNotifying(run.channel, at=3))
+        assert len(run.channel.sent) == 2
+        run.settle_down()
+        self.assert_same(tut, run, reference)
+
+    def test_a_lost_state_store_repeats_nothing(self, tut: TrackerUnderTest, tmp_path: Path) -> None:
+        """The state file is deleted after a normal run: the next run (a fresh connector, a fresh state)
+        finds on the tracker, through its markers, every keyed side effect done before, repeats none of
+        them and resends no notification."""
+        populate(tut)
+        run = Deployment(tmp_path, tut)
+        run.settle_down()
+        before = view(tut, tut.connector())
+        sent = sorted(n.key for n in run.channel.sent)
+        assert sent, "the scenario notifies"
+        for name in ("state.sqlite", "state.sqlite-wal", "state.sqlite-shm"):
+            (tmp_path / name).unlink(missing_ok=True)
+        rebuilt = run.cycle(NOW + timedelta(seconds=30))
+        run.cycle(NOW + timedelta(seconds=40))
+        assert rebuilt.rebuilt > 0, "the side effects done before are found on the tracker"
+        assert repeated_markers(tut, list(before)) == {}, "a side effect happened twice"
+        assert view(tut, tut.connector()) == before
+        assert sorted(n.key for n in run.channel.sent) == sent, "a notification was sent again"
 
     def test_unknown_outcomes_that_landed_and_that_did_not(
         self, tut: TrackerUnderTest, tmp_path: Path, reference: Any

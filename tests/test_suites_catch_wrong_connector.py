@@ -22,6 +22,7 @@ MUST_FAIL = {
     "TestContract::test_a_lost_answer_is_unknown_then_settled_as_applied[wrong]",
     "TestFaults::test_killed_between_the_writes_and_the_record[wrong]",
     "TestFaults::test_unknown_outcomes_that_landed_and_that_did_not[wrong]",
+    "TestFaults::test_a_lost_state_store_repeats_nothing[wrong]",
 }
 
 
