@@ -49,6 +49,15 @@ def run_demo(
     workdir = keep or Path(tempfile.mkdtemp(prefix="casewarden-demo-"))
     pol = load_policy(preset)
     policy_file, deploy_file = write_init(workdir, preset, "local", force=True)
+    # a real first run notifies only what crosses from then on (adoption); the demo asks for a backfill so
+    # its generated past shows what notifications look like
+    text = deploy_file.read_text(encoding="utf-8")
+    deploy_file.write_text(
+        text.replace("    backfill: false ", "    backfill: true  ").replace(
+            "  max_per_cycle: 200 ", "  max_per_cycle: null"
+        ),
+        encoding="utf-8",
+    )
     console.print(Rule(cell(f"casewarden demo: preset {preset}")))
     say(console, f"Working in {workdir} (policy {policy_file.name}, deployment {deploy_file.name})")
 

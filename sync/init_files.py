@@ -83,6 +83,14 @@ notifications:
   contacts:
 {contacts}
   on_breach: []                              # channels told of every breach, e.g. [ops-webhook]
+  # the first run on a tracker that already holds cases writes fields and notes but notifies only for
+  # what crosses from then on; a crossing older than the horizon when first seen is never notified
+  adoption:
+    horizon: 1 day                           # or null: no limit
+    backfill: false                          # true: notify the past too (within the horizon)
+  max_per_cycle: 200                         # more in one cycle are held until 'casewarden run --yes'
+  time_budget: 5 minutes                     # time a cycle may spend notifying; the rest waits
+  retry: {{backoff: 1 minute, max_backoff: 1 hour, max_age: 1 day}}   # failed ones, on later cycles
 
 schedule:
   every: 5m                                  # casewarden run --every 5m

@@ -259,3 +259,21 @@ def test_notification_settings_in_the_deployment_file() -> None:
     text = str(err.value)
     assert "<deployment>:4:" in text and "'2 fortnights' is not a span of time" in text
     assert "max_per_cycle" in text
+
+
+def test_the_readme_notification_example_validates_and_shows_the_defaults() -> None:
+    import re
+
+    import yaml
+
+    from casewarden.sync.deployment import Notifications
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = re.search(r"### Notifications\n.*?```yaml\n(.*?)```", readme, re.S)
+    assert block is not None
+    shown = Notifications.model_validate(yaml.safe_load(block.group(1))["notifications"])
+    defaults = Notifications()
+    for name in ("adoption", "retry", "max_per_cycle", "time_budget", "pause_after"):
+        assert getattr(shown, name) == getattr(defaults, name), (
+            f"the README shows a {name} that is not the default"
+        )
