@@ -1,14 +1,15 @@
 """All benchmarks, one command: python -m benchmarks [--quick]
 
 Calendar arithmetic side by side with businesstimedelta, pandas and workclock; then full case
-evaluations, memory per case and sync cycles on the embedded tracker.
+evaluations, memory per case and sync cycles on the embedded tracker; then the notifications a first run
+on a tracker full of history sends, against what adoption allows.
 """
 
 from __future__ import annotations
 
 import sys
 
-from benchmarks import bench_calendar, bench_sync
+from benchmarks import bench_adoption, bench_calendar, bench_sync
 
 
 def main() -> None:
@@ -17,6 +18,8 @@ def main() -> None:
     print()
     sys.argv = [sys.argv[0], *quick]
     bench_sync.main()
+    print()
+    bench_adoption.main()
 
 
 if __name__ == "__main__":
