@@ -30,7 +30,7 @@ def step_times(
         if step.after is None:
             continue
         at = add_duration(cal, step.after, start)
-        if floor is not None and floor > at:
+        if floor is not None and floor.timestamp() > at.timestamp():  # one zone: compare instants
             at = floor
         out.append((step, at))
         if until is not None and at > until:
@@ -78,7 +78,7 @@ def evaluate_escalation(policy: Policy, tl: Timeline, now: datetime) -> Escalati
         and jump_at > end
         and path.customer_request
         and path.customer_request > level
-        and (nxt is None or jump_at <= nxt[1])
+        and (nxt is None or jump_at.timestamp() <= nxt[1].timestamp())
     ):
         nxt = (path.customer_request, jump_at)
     if tl.stopped_at is not None:
@@ -104,7 +104,9 @@ def escalation_actions(
             continue
         due = times.get(step.level)
         if step.level <= result.level and result.customer_requested and result.reached_at is not None:
-            due = min(due, result.reached_at) if due is not None else result.reached_at
+            due = (
+                min(due, result.reached_at, key=datetime.timestamp) if due is not None else result.reached_at
+            )
         if due is None:
             continue
         why = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from casewarden.policy.case import Case
+from casewarden.policy.case import Case, utc
 from casewarden.policy.clock import Measure, Span, measure
 from casewarden.policy.compiled import Level, Policy, Target
 from casewarden.policy.durations import Duration, DurationKind
@@ -22,13 +22,18 @@ from casewarden.policy.timeline import Timeline, build_timeline
 
 
 def evaluate(policy: Policy, case: Case, now: datetime) -> Evaluation:
-    """Everything the policy says about ``case`` at ``now``. Raises CaseError if it cannot place it."""
+    """Everything the policy says about ``case`` at ``now``. Raises CaseError if it cannot place it.
+
+    Instants computed on a calendar come back in its zone; two of them that share a ZoneInfo compare by
+    wall clock (PEP 495), which is wrong in the repeated hour of a DST change, so they are ordered by
+    epoch seconds here. The case's own instants, and ``now``, are UTC."""
+    now = utc(now)
     tl = build_timeline(policy, case)
     escalation = evaluate_escalation(policy, tl, now)
     targets = tuple(evaluate_targets(policy, tl, now, escalation.reached_at if escalation else None))
     actions = [*escalation_actions(policy, tl, escalation, now), *lifecycle_actions(policy, tl, targets, now)]
     due = tuple(a for a in actions if a.due_at <= now)
-    upcoming = tuple(sorted((a for a in actions if a.due_at > now), key=lambda a: a.due_at))
+    upcoming = tuple(sorted((a for a in actions if a.due_at > now), key=lambda a: a.due_at.timestamp()))
     boundaries = [a.due_at for a in upcoming]
     for t in targets:
         for instant in (t.warn_at, t.due_at):
@@ -53,7 +58,7 @@ def evaluate(policy: Policy, case: Case, now: datetime) -> Evaluation:
         due=due,
         upcoming=upcoming,
         flags=tuple(intake_flags(policy, tl)),
-        next_change_at=min(boundaries) if boundaries else None,
+        next_change_at=min(boundaries, key=datetime.timestamp) if boundaries else None,
         level_defaulted=tl.level_defaulted,
     )
 

@@ -1,0 +1,76 @@
+"""Properties of the timers over generated case histories: what must hold whatever the history.
+
+Each property is checked against hand-computed examples elsewhere (test_timers, test_presets); here
+hypothesis looks for histories where it breaks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from casewarden.policy.case import Author, Case, LevelChange, Reply, StatusChange
+from casewarden.policy.evaluate import evaluate
+from tests.policy_fixtures import DEN, policy
+
+P = policy()
+
+# 06:00Z on 1 November 2026 is midnight MDT; 07:00Z-09:00Z is the repeated 01:00-02:00 in Denver
+FALL_BACK = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
+
+
+@st.composite
+def zoned_histories(draw):  # type: ignore[no-untyped-def]
+    """A case around the fall-back night, each instant drawn as minutes after FALL_BACK, plus a flag per
+    instant saying whether to hand it over in Denver time rather than UTC."""
+    opened = draw(st.integers(0, 120))
+    agent = draw(st.lists(st.integers(opened, opened + 240), max_size=6))
+    customer = draw(st.lists(st.integers(opened, opened + 240), max_size=3))
+    moves = sorted(draw(st.lists(st.integers(opened + 1, opened + 240), max_size=3, unique=True)))
+    statuses = [draw(st.sampled_from(["Open", "Waiting"])) for _ in moves]
+    level = draw(st.sampled_from(["P1", "P2", "P3"]))
+    now = draw(st.integers(opened, opened + 300))
+    n = 2 + len(agent) + len(customer) + len(moves)
+    local = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    return opened, agent, customer, list(zip(moves, statuses, strict=True)), level, now, local
+
+
+def _build(h, zoned: bool) -> tuple[Case, datetime]:  # type: ignore[no-untyped-def]
+    opened, agent, customer, moves, level, now, local = h
+    flags = iter(local)
+
+    def at(minutes: int) -> datetime:
+        t = FALL_BACK + timedelta(minutes=minutes)
+        return t.astimezone(DEN) if zoned and next(flags) else t
+
+    o = at(opened)
+    replies = [Reply(at(m), Author.AGENT) for m in agent] + [Reply(at(m), Author.CUSTOMER) for m in customer]
+    history = (StatusChange(o, "New"), *(StatusChange(at(m), s) for m, s in moves))
+    case = Case("C-1", o, (LevelChange(o, level),), history, tuple(replies))
+    return case, at(now)
+
+
+def plain(x: Any) -> Any:
+    """An evaluation with every datetime as epoch seconds: aware datetimes in the repeated hour never
+    compare equal to another zone's (PEP 495), so instants are compared as numbers."""
+    if isinstance(x, datetime):
+        return x.timestamp()
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return tuple(plain(getattr(x, f.name)) for f in dataclasses.fields(x))
+    if isinstance(x, tuple | list):
+        return tuple(plain(i) for i in x)
+    return x
+
+
+@settings(max_examples=150, deadline=None)
+@given(zoned_histories())
+def test_evaluation_does_not_depend_on_the_zone_instants_are_given_in(h) -> None:  # type: ignore[no-untyped-def]
+    """The same instants handed over in Denver time (folds included) or in UTC give the same answer."""
+    in_utc, now_utc = _build(h, zoned=False)
+    in_den, now_den = _build(h, zoned=True)
+    assert [r.at.timestamp() for r in in_den.replies] == [r.at.timestamp() for r in in_utc.replies]
+    assert plain(evaluate(P, in_den, now_den)) == plain(evaluate(P, in_utc, now_utc))
