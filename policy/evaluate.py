@@ -125,6 +125,29 @@ def _day_aligned(span: Span, m: Measure) -> Measure:
     return Measure(m.elapsed, due, warn, m.paused_now)
 
 
+def _passed_due(
+    span: Span,
+    duration: Duration,
+    budget: float,
+    start: datetime,
+    pauses: list[tuple[datetime, datetime | None]],
+    elapsed: float,
+    now: datetime,
+) -> int:
+    """How many due instants of a recurring timer started at ``start`` lie at or before ``now``: the
+    k-th falls when ``k * budget`` of its time has run. 'N business days' runs out at a closing, but
+    falls due at the next opening (the same local time N business days on): while the clock stands at
+    exactly ``k * budget`` in the closed night (or a pause), the k-th is not due yet."""
+    k = int(elapsed // budget)
+    if k and duration.kind is DurationKind.BUSINESS_DAYS and abs(elapsed - k * budget) < 1e-6:
+        cal = span.calendar
+        assert cal is not None
+        ran_out = measure(span, k * budget, None, start, None, pauses, now).due_at
+        if ran_out is not None and not cal.is_open(ran_out) and cal.next_open(ran_out) > now:
+            k -= 1
+    return k
+
+
 def _stop_event(target: Target, tl: Timeline, escalated_at: datetime | None) -> datetime | None:
     events: list[datetime] = []
     for name in (target.metric.value, *target.met_by):
@@ -287,12 +310,12 @@ def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> Ta
     if target.duration.kind is DurationKind.BUSINESS_DAYS:
         m = _day_aligned(span, m)
     if budget > 0:
-        missed += int(m.elapsed // budget)
+        missed += _passed_due(span, target.duration, budget, anchor, pauses, m.elapsed, now)
     due_at, warn_at = m.due_at, m.warn_at
     etr = tl.case.etr
     if policy.spec.lifecycle.etr_replaces_updates and etr is not None and etr > anchors[-1]:
         if now < etr:
-            missed -= int(m.elapsed // budget)
+            missed -= _passed_due(span, target.duration, budget, anchor, pauses, m.elapsed, now)
             return TargetResult(
                 target.key,
                 target.metric.value,

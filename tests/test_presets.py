@@ -1038,6 +1038,44 @@ def test_seed5_p3_one_business_day_is_same_time_next_business_day_over_a_holiday
     assert target(ev, "periodic_update").due_at == t("2026-11-27T10:30-07:00")
 
 
+@pytest.mark.parametrize(
+    ("now", "state", "missed"),
+    [
+        # P3 updates every 1 business day on Mon-Fri 07:00-19:00; the last update was Mon 2 Nov 07:00
+        # (the opening), so updates fall due Tue 07:00, Wed 07:00, ... Each day's 12 open hours run out
+        # at 19:00, but the due instant is the next opening: nothing is missed before it.
+        ("2026-11-02T18:59-07:00", TargetState.RUNNING, 0),
+        ("2026-11-02T19:00-07:00", TargetState.RUNNING, 0),  # closing: 12 h used, due Tue 07:00
+        ("2026-11-02T23:00-07:00", TargetState.RUNNING, 0),
+        ("2026-11-03T07:00-07:00", TargetState.BREACHED, 1),  # Tue 07:00 passed without an update
+        ("2026-11-03T12:00-07:00", TargetState.BREACHED, 1),
+        ("2026-11-03T20:00-07:00", TargetState.BREACHED, 1),  # 24 h used; the 2nd is due Wed 07:00
+        ("2026-11-04T06:59-07:00", TargetState.BREACHED, 1),
+        ("2026-11-04T07:00-07:00", TargetState.BREACHED, 2),
+    ],
+)
+def test_seed5_p3_business_day_updates_are_missed_at_the_opening_not_the_closing(
+    now: str, state: TargetState, missed: int
+) -> None:
+    opened = "2026-11-02T07:00-07:00"
+    c = mk(opened, "P3", statuses=[(opened, "In Progress")], agent=(opened,))
+    ev = evaluate(pol(S5), c, t(now))
+    pu = target(ev, "periodic_update")
+    assert (pu.state, pu.due_at, pu.missed) == (state, t("2026-11-03T07:00-07:00"), missed)
+    notes = [str(a.key) for a in ev.due if a.key.action.startswith("breach.periodic_update")]
+    assert notes == ([f"C-1:breach.periodic_update.{missed}:P3:0"] if missed else [])
+
+
+def test_seed5_p3_update_after_a_missed_business_day() -> None:
+    opened = "2026-11-02T07:00-07:00"
+    # the update owed Tue 07:00 came Tue 20:00 (after hours): one missed (Wed 07:00 was not due yet);
+    # the next is due 1 business day after Tue 20:00, moved to Wed 07:00 -> Thu 07:00
+    c = mk(opened, "P3", statuses=[(opened, "In Progress")], agent=(opened, "2026-11-03T20:00-07:00"))
+    for now, missed in (("2026-11-04T12:00-07:00", 1), ("2026-11-05T07:00-07:00", 2)):
+        pu = target(evaluate(pol(S5), c, t(now)), "periodic_update")
+        assert (pu.due_at, pu.missed) == (t("2026-11-05T07:00-07:00"), missed)
+
+
 def test_seed5_maintenance_window_is_on_the_platform_calendar_only() -> None:
     p = pol(S5)
     platform = p.calendars["platform"]

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from casewarden.policy.case import Author, Case, LevelChange, Reply, StatusChange
 from casewarden.policy.evaluate import evaluate
+from casewarden.policy.loader import load_policy
 from tests.policy_fixtures import DEN, policy
 
 P = policy()
@@ -74,3 +75,51 @@ def test_evaluation_does_not_depend_on_the_zone_instants_are_given_in(h) -> None
     in_den, now_den = _build(h, zoned=True)
     assert [r.at.timestamp() for r in in_den.replies] == [r.at.timestamp() for r in in_utc.replies]
     assert plain(evaluate(P, in_den, now_den)) == plain(evaluate(P, in_utc, now_utc))
+
+
+# -- periodic updates in business days ------------------------------------------------------------
+
+LIFECYCLE = load_policy("priority-lifecycle")
+EXTENDED = LIFECYCLE.calendars["extended"]  # Mon-Fri 07:00-19:00 America/Denver, US holidays
+MONDAY = datetime(2026, 11, 2, 0, 0, tzinfo=DEN)  # Thanksgiving (26 Nov) falls in the range
+
+
+def _instant_near(day: int, minute: int, exact: str | None) -> datetime:
+    base = MONDAY + timedelta(days=day)
+    if exact is not None:  # exactly an opening or a closing: where the day's budget runs out
+        h = 7 if exact == "open" else 19
+        return datetime(base.year, base.month, base.day, h, 0, tzinfo=DEN)
+    return (base + timedelta(minutes=minute)).astimezone(UTC)
+
+
+instants = st.builds(
+    _instant_near,
+    st.integers(0, 27),
+    st.integers(0, 24 * 60 - 1),
+    st.one_of(st.none(), st.just("open"), st.just("close")),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(instants, instants)
+def test_business_day_updates_fall_due_on_the_same_local_time_of_each_business_day(
+    last: datetime, now: datetime
+) -> None:
+    """P3 (every 1 business day): the k-th update is due at add_business_days(last, k); ``missed``
+    counts those at or before now, and the state is breached exactly when the first has passed."""
+    if now < last:
+        last, now = now, last
+    case = Case(
+        "C-1",
+        last,
+        (LevelChange(last, "P3"),),
+        (StatusChange(last, "In Progress"),),
+        (Reply(last, Author.AGENT),),
+    )
+    pu = evaluate(LIFECYCLE, case, now).target("periodic_update")
+    assert pu is not None
+    due = [EXTENDED.add_business_days(last, k) for k in range(1, 25)]
+    expected = sum(1 for d in due if d <= now)
+    assert pu.due_at is not None and pu.due_at.timestamp() == due[0].timestamp()
+    assert pu.missed == expected
+    assert (pu.state.value == "breached") == (expected > 0)
