@@ -132,18 +132,23 @@ def _passed_due(
     start: datetime,
     pauses: list[tuple[datetime, datetime | None]],
     elapsed: float,
-    now: datetime,
+    until: datetime,
+    *,
+    before: bool = False,
 ) -> int:
-    """How many due instants of a recurring timer started at ``start`` lie at or before ``now``: the
-    k-th falls when ``k * budget`` of its time has run. 'N business days' runs out at a closing, but
-    falls due at the next opening (the same local time N business days on): while the clock stands at
-    exactly ``k * budget`` in the closed night (or a pause), the k-th is not due yet."""
+    """How many due instants of a recurring timer started at ``start`` lie at or before ``until``
+    (strictly before, with ``before``: an update exactly on time misses nothing), given the timer's
+    ``elapsed`` time at ``until``. The k-th falls when ``k * budget`` has run; when the clock stands
+    exactly there, it stopped at the due instant (a closing, a pause) and the instant decides: plain and
+    business-hour durations fall due where they ran out, 'N business days' at the next opening (the
+    same local time N business days on)."""
     k = int(elapsed // budget)
-    if k and duration.kind is DurationKind.BUSINESS_DAYS and abs(elapsed - k * budget) < 1e-6:
+    if k and abs(elapsed - k * budget) < 1e-6:
+        due = measure(span, k * budget, None, start, None, pauses, until).due_at
         cal = span.calendar
-        assert cal is not None
-        ran_out = measure(span, k * budget, None, start, None, pauses, now).due_at
-        if ran_out is not None and not cal.is_open(ran_out) and cal.next_open(ran_out) > now:
+        if due is not None and duration.kind is DurationKind.BUSINESS_DAYS and cal is not None:
+            due = due if cal.is_open(due) else cal.next_open(due)
+        if due is not None and (due >= until if before else due > until):
             k -= 1
     return k
 
@@ -269,14 +274,42 @@ def _one_shot(
     )
 
 
+def _gap_missed(
+    span: Span,
+    duration: Duration,
+    a: datetime,
+    b: datetime,
+    pauses: list[tuple[datetime, datetime | None]],
+    floor: float,
+) -> int:
+    """Due instants of a recurring timer started at ``a`` that passed before the next update at ``b``
+    (one exactly on time misses nothing)."""
+    if b.timestamp() - a.timestamp() <= floor:
+        return 0  # the next update came sooner than any interval can run out
+    budget = budget_seconds(span, duration, a) or 0.0
+    if budget <= 0:
+        return 0
+    m = measure(span, budget, None, a, b, pauses, b)
+    return max(0, math.ceil(m.elapsed / budget) - 1)
+
+
+def _running_at(t: datetime, pauses: list[tuple[datetime, datetime | None]]) -> bool:
+    return not any(p <= t and (q is None or t < q) for p, q in pauses)
+
+
 def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> TargetResult:
     """Recurring updates: next due = last public agent update (or the opening) + interval, counted only
-    in running time; ``missed`` counts every whole interval that passed without an update. An estimated
-    time of resolution replaces scheduled updates until it passes."""
+    in running time; ``missed`` counts the due instants that passed without an update.
+
+    An estimated time of resolution (ETR) replaces scheduled updates: an interval between updates that
+    began before it owes no update before it, and one at the ETR itself (unless the timer is paused
+    then); after it, the schedule runs on from the ETR. The case holds only the current ETR, not when
+    it was given, so it is read as given at the start of the epoch's first interval that it covers."""
     level = tl.level
     span = target_calendar(policy, tl, target, level)
     cal_name = span.calendar.name if span.calendar is not None and span.business else "calendar time"
     pauses = _pauses(tl, target)
+    duration = target.duration
     if tl.status.stopped:
         last = tl.agent_updates[-1] if tl.agent_updates else None
         return TargetResult(
@@ -288,49 +321,57 @@ def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> Ta
             None,
             last,
             None,
-            target.duration.text,
+            duration.text,
             cal_name,
         )
     anchors = [tl.epoch_start, *(t for t in tl.agent_updates if tl.epoch_start < t <= now)]
+    etr = tl.case.etr
+    if not policy.spec.lifecycle.etr_replaces_updates or (etr is not None and etr <= tl.epoch_start):
+        etr = None
     missed = 0
-    floor = _min_real_seconds(target.duration)
+    floor = _min_real_seconds(duration)
     for i in range(len(anchors) - 1):
         a, b = anchors[i], anchors[i + 1]
-        if b.timestamp() - a.timestamp() <= floor:
-            continue  # the next update came sooner than any interval can run out: nothing missed
-        budget = budget_seconds(span, target.duration, a) or 0.0
-        if budget > 0:
-            m = measure(span, budget, None, a, b, pauses, now)
-            # due instants passed without an update before the next one (one exactly on time misses nothing)
-            missed += max(0, math.ceil(m.elapsed / budget) - 1)
+        if etr is not None and a < etr:
+            if b <= etr:
+                continue  # the ETR stood in for every update due in this interval
+            # the update owed at the ETR came late (or not at all, if paused then); then hourly on
+            missed += _running_at(etr, pauses) + _gap_missed(span, duration, etr, b, pauses, floor)
+        else:
+            missed += _gap_missed(span, duration, a, b, pauses, floor)
     anchor = anchors[-1]
-    budget = budget_seconds(span, target.duration, anchor) or 0.0
-    warn = budget * target.warn_fraction if target.warn_fraction else None
-    m = measure(span, budget, warn, anchor, None, pauses, now)
-    if target.duration.kind is DurationKind.BUSINESS_DAYS:
-        m = _day_aligned(span, m)
-    if budget > 0:
-        missed += _passed_due(span, target.duration, budget, anchor, pauses, m.elapsed, now)
-    due_at, warn_at = m.due_at, m.warn_at
-    etr = tl.case.etr
-    if policy.spec.lifecycle.etr_replaces_updates and etr is not None and etr > anchors[-1]:
+    if etr is not None and anchor < etr:
         if now < etr:
-            missed -= _passed_due(span, target.duration, budget, anchor, pauses, m.elapsed, now)
+            paused = not _running_at(now, pauses)
             return TargetResult(
                 target.key,
                 target.metric.value,
                 level.id,
-                TargetState.RUNNING,
-                etr,
+                TargetState.PAUSED if paused else TargetState.RUNNING,
+                None if paused else etr,
                 None,
-                anchors[-1],
-                (etr - now).total_seconds(),
-                target.duration.text,
+                anchor,
+                etr.timestamp() - now.timestamp(),
+                duration.text,
                 cal_name,
                 missed,
             )
-        due_at = etr
-    remaining = budget - m.elapsed
+        owed_at_etr = _running_at(etr, pauses)
+        anchor = etr  # the schedule runs on from the ETR
+    else:
+        owed_at_etr = False
+    budget = budget_seconds(span, duration, anchor) or 0.0
+    warn = budget * target.warn_fraction if target.warn_fraction else None
+    m = measure(span, budget, warn, anchor, None, pauses, now)
+    if duration.kind is DurationKind.BUSINESS_DAYS:
+        m = _day_aligned(span, m)
+    if budget > 0:
+        missed += _passed_due(span, duration, budget, anchor, pauses, m.elapsed, now)
+    due_at, warn_at, remaining = m.due_at, m.warn_at, budget - m.elapsed
+    if owed_at_etr:
+        # the update owed at the ETR is overdue since then
+        missed += 1
+        due_at, warn_at, remaining = etr, None, -m.elapsed
     state = _open_state(due_at, warn_at, m.paused_now, now)
     return TargetResult(
         target.key,
@@ -341,7 +382,7 @@ def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> Ta
         warn_at,
         anchors[-1],
         remaining,
-        target.duration.text,
+        duration.text,
         cal_name,
         missed,
     )

@@ -1238,6 +1238,55 @@ def test_seed5_etr_replaces_scheduled_updates_until_it_passes() -> None:
     assert (passed.state, passed.due_at) == (TargetState.BREACHED, t("2026-11-02T15:00-07:00"))
 
 
+PENDING = "Resolved - Follow-up Required"  # pauses periodic updates
+
+
+@pytest.mark.parametrize(
+    ("updates", "moves", "now", "state", "due", "missed"),
+    [
+        # P1 updates hourly (calendar time); opened Mon 2 Nov 10:00, answered 10:10 with an ETR of
+        # 14:00, which replaces the hourly updates (11:10, 12:10, 13:10) until it passes.
+        ((), (), "13:00", TargetState.RUNNING, "14:00", 0),
+        # the ETR passed without an update: the update owed at 14:00 is missed, not the three it replaced
+        ((), (), "14:30", TargetState.BREACHED, "14:00", 1),
+        # and the schedule runs on hourly from the ETR: 15:00 missed too
+        ((), (), "15:30", TargetState.BREACHED, "14:00", 2),
+        # an update before the ETR: the slots the ETR replaced are still not missed; still due at the ETR
+        (("13:00",), (), "13:30", TargetState.RUNNING, "14:00", 0),
+        # the update owed at the ETR came 20 min late: one missed; next due an hour after it
+        (("13:00", "14:20"), (), "14:30", TargetState.RUNNING, "15:20", 1),
+        # waiting on the customer (pauses updates): paused, no due time, even with an ETR ahead
+        ((), (("11:00", PENDING),), "12:00", TargetState.PAUSED, None, 0),
+        # the ETR fell in the pause (11:00-14:30): nothing owed at 14:00; the hour runs from the
+        # resumption at 14:30 (the paused half hour after the ETR does not count) -> 15:30
+        ((), (("11:00", PENDING), ("14:30", "In Progress")), "14:45", TargetState.RUNNING, "15:30", 0),
+    ],
+)
+def test_seed5_etr_replaces_the_updates_it_covers(
+    updates: tuple[str, ...],
+    moves: tuple[tuple[str, str], ...],
+    now: str,
+    state: TargetState,
+    due: str | None,
+    missed: int,
+) -> None:
+    def at(hhmm: str) -> str:
+        return f"2026-11-02T{hhmm}-07:00"
+
+    c = mk(
+        at("10:00"),
+        "P1",
+        statuses=[(at("10:00"), "In Progress"), *((at(w), st) for w, st in moves)],
+        agent=(at("10:10"), *(at(u) for u in updates)),
+        etr=at("14:00"),
+    )
+    ev = evaluate(pol(S5), c, t(at(now)))
+    pu = target(ev, "periodic_update")
+    assert (pu.state, pu.due_at, pu.missed) == (state, t(at(due)) if due else None, missed)
+    notes = [str(a.key) for a in ev.due if a.key.action.startswith("breach.periodic_update")]
+    assert notes == ([f"C-1:breach.periodic_update.{missed}:P1:0"] if state is TargetState.BREACHED else [])
+
+
 def test_seed5_p1g_master_case_updates_hourly() -> None:
     c = mk(
         "2026-11-02T09:00-07:00",

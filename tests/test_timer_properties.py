@@ -123,3 +123,68 @@ def test_business_day_updates_fall_due_on_the_same_local_time_of_each_business_d
     assert pu.due_at is not None and pu.due_at.timestamp() == due[0].timestamp()
     assert pu.missed == expected
     assert (pu.state.value == "breached") == (expected > 0)
+
+
+# -- periodic updates over time: a miss, once counted, stays counted ------------------------------
+
+TEMPORARY_FIX = "      - {metric: temporary_fix, within: 5 to 10 days}"
+PERIODIC = policy(
+    **{
+        # P2 gets business-hour updates (they run out at a closing and fall due there), and an ETR
+        # replaces scheduled updates
+        TEMPORARY_FIX: TEMPORARY_FIX
+        + "\n      - {metric: periodic_update, within: 3 business hours, calendar: office}",
+        "  reopen_window: 7 days": "  reopen_window: 7 days\n  etr_replaces_updates: true",
+    }
+)
+THURSDAY = datetime(2026, 11, 19, 15, 0, tzinfo=UTC)  # 08:00 in Denver, the office opens
+
+
+@st.composite
+def growing_histories(draw):  # type: ignore[no-untyped-def]
+    """Minutes after THURSDAY (over a weekend): updates, moves between Open and Waiting (pauses all),
+    maybe an ETR, and two evaluation instants."""
+    span = 4 * 24 * 60
+    updates = sorted(draw(st.lists(st.integers(1, span), max_size=8, unique=True)))
+    moves = sorted(draw(st.lists(st.integers(1, span), max_size=4, unique=True)))
+    statuses = [draw(st.sampled_from(["Open", "Waiting"])) for _ in moves]
+    etr = draw(st.one_of(st.none(), st.integers(1, span)))
+    level = draw(st.sampled_from(["P1", "P2", "P3"]))
+    # evaluation instants often exactly at an update (on time or not is decided there)
+    points = st.one_of(st.integers(0, span), st.sampled_from(updates or [0]))
+    first, second = sorted((draw(points), draw(points)))
+    return updates, list(zip(moves, statuses, strict=True)), etr, level, first, second
+
+
+def _as_known_at(h, now_min: int) -> tuple[Case, datetime]:  # type: ignore[no-untyped-def]
+    """The case as the tracker shows it at ``now_min``: nothing that happened later."""
+    updates, moves, etr, level, _first, _second = h
+
+    def at(m: int) -> datetime:
+        return THURSDAY + timedelta(minutes=m)
+
+    history = (StatusChange(at(0), "Open"), *(StatusChange(at(m), s) for m, s in moves if m <= now_min))
+    replies = tuple(Reply(at(m), Author.AGENT) for m in updates if m <= now_min)
+    case = Case(
+        "C-1",
+        at(0),
+        (LevelChange(at(0), level),),
+        history,
+        replies,
+        etr=at(etr) if etr is not None else None,
+    )
+    return case, at(now_min)
+
+
+@settings(max_examples=300, deadline=None)
+@given(growing_histories())
+def test_missed_updates_never_go_down_as_time_passes(h) -> None:  # type: ignore[no-untyped-def]
+    """Whatever happens between two instants (updates, pauses), the updates missed by the first are
+    still missed at the second: a late update does not make a passed due instant on time."""
+    _u, _m, _e, _level, first, second = h
+    before = evaluate(PERIODIC, *_as_known_at(h, first)).target("periodic_update")
+    after = evaluate(PERIODIC, *_as_known_at(h, second)).target("periodic_update")
+    assert before is not None and after is not None
+    assert after.missed >= before.missed
+    if before.state.value == "breached":
+        assert after.missed >= 1
