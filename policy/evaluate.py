@@ -6,7 +6,6 @@ at the same instant always gets the same answer, in tests, in ``plan`` and in ``
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 
 from casewarden.policy.case import Case, utc
@@ -289,8 +288,8 @@ def _gap_missed(
     budget = budget_seconds(span, duration, a) or 0.0
     if budget <= 0:
         return 0
-    m = measure(span, budget, None, a, b, pauses, b)
-    return max(0, math.ceil(m.elapsed / budget) - 1)
+    elapsed = measure(span, budget, None, a, b, pauses, b).elapsed
+    return _passed_due(span, duration, budget, a, pauses, elapsed, b, before=True)
 
 
 def _running_at(t: datetime, pauses: list[tuple[datetime, datetime | None]]) -> bool:

@@ -388,3 +388,37 @@ def datetime_utc(*args: int):  # type: ignore[no-untyped-def]
 def instant(t):  # type: ignore[no-untyped-def]
     assert t is not None
     return t.timestamp()
+
+
+def test_an_update_after_the_clock_stopped_at_its_due_instant_is_late() -> None:
+    opened = den(2026, 11, 19, 9, 0)
+    # P1 hourly: updated 09:20, due 10:20; the case waits on the customer from exactly 10:20 (pauses all)
+    c = case(
+        opened,
+        "P1",
+        statuses=[(opened, "New"), (den(2026, 11, 19, 10, 20), "Waiting")],
+        agent=[den(2026, 11, 19, 9, 20), den(2026, 11, 19, 10, 40)],
+    )
+    at_1030 = target(evaluate(P, c, den(2026, 11, 19, 10, 30)), "periodic_update")
+    assert (at_1030.state, at_1030.missed) == (TargetState.BREACHED, 1)  # past due wins over paused
+    # the update came 10:40, twenty minutes after it was due: still one missed, though the clock ran
+    # exactly one hour in between (it stood still from 10:20)
+    at_1045 = target(evaluate(P, c, den(2026, 11, 19, 10, 45)), "periodic_update")
+    assert (at_1045.state, at_1045.missed) == (TargetState.PAUSED, 1)
+
+
+def test_a_business_hours_update_after_the_closing_it_was_due_at_is_late() -> None:
+    p = policy(
+        **{
+            "      - {metric: periodic_update, within: 1 business days}": "      - {metric: periodic_update, "
+            "within: 3 business hours}"
+        }
+    )
+    opened = den(2026, 11, 19, 14, 0)  # Thursday; the office closes at 17:00
+    # 3 business hours from 14:00 run out at the closing, 17:00: due then (not at the next opening)
+    c = case(opened, statuses=[(opened, "Open")], agent=[opened, den(2026, 11, 19, 18, 0)])
+    pu = target(evaluate(p, c, den(2026, 11, 19, 17, 30)), "periodic_update")
+    assert (pu.state, pu.due_at, pu.missed) == (TargetState.BREACHED, den(2026, 11, 19, 17, 0), 1)
+    # the update came at 18:00, an hour late: one missed, next due 3 business hours on (Fri 11:00)
+    pu = target(evaluate(p, c, den(2026, 11, 20, 9, 0)), "periodic_update")
+    assert (pu.state, pu.due_at, pu.missed) == (TargetState.RUNNING, den(2026, 11, 20, 11, 0), 1)
