@@ -7,6 +7,7 @@ at the same instant always gets the same answer, in tests, in ``plan`` and in ``
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import pairwise
 
 from casewarden.policy.case import Case, utc
 from casewarden.policy.clock import Measure, Span, measure
@@ -323,21 +324,41 @@ def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> Ta
             duration.text,
             cal_name,
         )
-    anchors = [tl.epoch_start, *(t for t in tl.agent_updates if tl.epoch_start < t <= now)]
+    updates = [t for t in tl.agent_updates if tl.epoch_start < t <= now]
+    anchors = [tl.epoch_start, *updates]
+    rules = {level.id: (target, span, _min_real_seconds(duration))}
+    if policy.spec.level_change == "from_change" and len(tl.levels) > 1:
+        # a level change restarts the schedule under the new level; the intervals before it are judged
+        # by the level then in effect (a miss under it stays a miss)
+        changes = [
+            ls.start
+            for prev, ls in pairwise(tl.levels)
+            if ls.level is not prev.level and tl.epoch_start < ls.start <= now
+        ]
+        if changes:
+            anchors = sorted({*anchors, *changes})
+            for ls in tl.levels:
+                then = next((x for x in ls.level.targets if x.key == target.key), None)
+                if ls.level.id not in rules and then is not None and then.metric is Metric.PERIODIC_UPDATE:
+                    then_span = target_calendar(policy, tl, then, ls.level)
+                    rules[ls.level.id] = (then, then_span, _min_real_seconds(then.duration))
     etr = tl.case.etr
     if not policy.spec.lifecycle.etr_replaces_updates or (etr is not None and etr <= tl.epoch_start):
         etr = None
     missed = 0
-    floor = _min_real_seconds(duration)
     for i in range(len(anchors) - 1):
         a, b = anchors[i], anchors[i + 1]
+        rule = rules.get(tl.level_at(a).id) if len(rules) > 1 else rules[level.id]
+        if rule is None:
+            continue  # the level then had no such target
+        then, then_span, floor = rule
         if etr is not None and a < etr:
             if b <= etr:
                 continue  # the ETR stood in for every update due in this interval
             # the update owed at the ETR came late (or not at all, if paused then); then hourly on
-            missed += _running_at(etr, pauses) + _gap_missed(span, duration, etr, b, pauses, floor)
+            missed += _running_at(etr, pauses) + _gap_missed(then_span, then.duration, etr, b, pauses, floor)
         else:
-            missed += _gap_missed(span, duration, a, b, pauses, floor)
+            missed += _gap_missed(then_span, then.duration, a, b, pauses, floor)
     anchor = anchors[-1]
     if etr is not None and anchor < etr:
         if now < etr:
@@ -349,7 +370,7 @@ def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> Ta
                 TargetState.PAUSED if paused else TargetState.RUNNING,
                 None if paused else etr,
                 None,
-                anchor,
+                updates[-1] if updates else tl.epoch_start,
                 etr.timestamp() - now.timestamp(),
                 duration.text,
                 cal_name,
@@ -379,7 +400,7 @@ def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> Ta
         state,
         due_at,
         warn_at,
-        anchors[-1],
+        updates[-1] if updates else tl.epoch_start,
         remaining,
         duration.text,
         cal_name,

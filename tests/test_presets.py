@@ -925,7 +925,8 @@ def test_seed3_raised_to_high_gets_high_targets_from_the_change() -> None:
     assert (act.state, act.due_at) == (TargetState.RUNNING, t("2026-05-03T09:10+00:00"))  # change + 1 day
     fr = target(ev, "first_response")
     assert (fr.state, fr.level) == (TargetState.MET, "Normal")
-    assert target(ev, "periodic_update").due_at == t("2026-05-02T10:30+00:00")  # last update + daily
+    # from_change restarts the updates at the change too: change + daily (not last update + daily)
+    assert target(ev, "periodic_update").due_at == t("2026-05-03T09:10+00:00")
 
 
 # --------------------------------------------------------------------------- seed 4 behaviour
@@ -1018,6 +1019,32 @@ def test_seed4_only_partner_contacts_open_cases() -> None:
     assert "requester end-user@example.org is not an authorized contact" in ev.flags
     partner = evaluate(pol(S4), tier_case(requester="noc@example.com", requester_authorized=True), t(OPEN4))
     assert not [f for f in partner.flags if "authorized" in f]
+
+
+@pytest.mark.parametrize(
+    ("raised", "now", "state", "due", "missed"),
+    [
+        # Normal (updates every 7 days) opened Mon 2 Nov 09:00Z, answered 10:00Z, raised to High (daily)
+        # on Thu 5 Nov 09:00Z: level_change from_change restarts the updates at the change -> due Fri
+        # 6 Nov 09:00Z; nothing was missed while it was Normal (7 days from Mon 10:00Z is Mon 9 Nov)
+        ("2026-11-05T09:00Z", "2026-11-05T10:00Z", TargetState.RUNNING, "2026-11-06T09:00Z", 0),
+        ("2026-11-05T09:00Z", "2026-11-06T09:30Z", TargetState.BREACHED, "2026-11-06T09:00Z", 1),
+        # raised ten days in (Thu 12 Nov): the Normal update due Mon 9 Nov 10:00Z was missed and stays so
+        ("2026-11-12T09:00Z", "2026-11-12T10:00Z", TargetState.RUNNING, "2026-11-13T09:00Z", 1),
+    ],
+)
+def test_seed3_level_raise_restarts_periodic_updates_at_the_change(
+    raised: str, now: str, state: TargetState, due: str, missed: int
+) -> None:
+    c = mk(
+        "2026-11-02T09:00Z",
+        [("2026-11-02T09:00Z", "Normal"), (raised, "High")],
+        statuses=[("2026-11-02T09:00Z", "New"), ("2026-11-02T10:00Z", "In Progress")],
+        agent=("2026-11-02T10:00Z",),
+    )
+    pu = target(evaluate(pol("priority-activation"), c, t(now)), "periodic_update")
+    assert (pu.level, pu.state, pu.due_at, pu.missed) == ("High", state, t(due), missed)
+    assert pu.met_at == t("2026-11-02T10:00Z")  # the last update
 
 
 # --------------------------------------------------------------------------- seed 5 behaviour

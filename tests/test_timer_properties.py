@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from hypothesis import given, settings
@@ -188,3 +189,41 @@ def test_missed_updates_never_go_down_as_time_passes(h) -> None:  # type: ignore
     assert after.missed >= before.missed
     if before.state.value == "breached":
         assert after.missed >= 1
+
+
+# -- level_change: from_change restarts the update schedule at the change -------------------------
+
+ACTIVATION = load_policy("priority-activation")  # from_change; calendar time; Normal 7 days, High daily
+DAY = 86400
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 20 * DAY),  # the change, in seconds after the opening
+    st.lists(st.integers(1, 30 * DAY), max_size=8, unique=True),  # updates
+    st.integers(0, 30 * DAY),  # now
+)
+def test_periodic_updates_restart_at_a_level_change(change: int, updates: list[int], now: int) -> None:
+    """Against plain arithmetic: intervals before the change owe an update every 7 days, after it every
+    day, and the change itself starts a new interval."""
+    o = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    now = max(now, change)
+    known = sorted(u for u in updates if u <= now)
+    case = Case(
+        "C-1",
+        o,
+        (LevelChange(o, "Normal"), LevelChange(o + timedelta(seconds=change), "High")),
+        (StatusChange(o, "In Progress"),),
+        tuple(Reply(o + timedelta(seconds=u), Author.AGENT) for u in known),
+    )
+    pu = evaluate(ACTIVATION, case, o + timedelta(seconds=now)).target("periodic_update")
+    assert pu is not None
+    anchors = sorted({0, change, *known})
+    missed = 0
+    for a, b in pairwise(anchors):
+        every = 7 * DAY if a < change else DAY
+        missed += sum(1 for k in range(1, 40) if a + k * every < b)
+    last = anchors[-1]
+    missed += sum(1 for k in range(1, 40) if last + k * DAY <= now)
+    assert pu.due_at == o + timedelta(seconds=last + DAY)
+    assert pu.missed == missed
