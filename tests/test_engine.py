@@ -297,3 +297,52 @@ def test_periodic_update_due_is_written_while_the_case_is_open(env) -> None:  # 
     # P1 updates every hour after the last public agent reply (opened + 10 min)
     assert fields["casewarden_due_periodic_update"] == "2026-11-20T15:40:00Z"
     assert fields.get("casewarden_due_first_response") is None  # answered: no due time left
+
+
+ACTIVATION_DEPLOYMENT = """
+policy: policy.yaml
+state: state.sqlite
+trackers:
+  - name: local
+    type: local
+    settings: {path: tracker.sqlite}
+notifications:
+  channels:
+    hook: {type: webhook, url: "http://127.0.0.1:9/never-used"}
+  contacts: {tier-two: [hook]}
+"""
+
+
+def test_escalation_level_never_goes_down_when_the_case_is_raised_to_a_level_without_a_path(
+    tmp_path: Path,
+) -> None:
+    """priority-activation: a customer escalation of a Normal case reaches level 1 of its path
+    ('attention'), whose action raises the case to High, a level with no escalation path. The level
+    written to the case stays 1 while the case is open, cycle after cycle."""
+    from casewarden.connectors.local import LocalTracker
+    from casewarden.policy.presets import preset_path
+
+    write_deployment(tmp_path, preset_path("priority-activation").read_text(), ACTIVATION_DEPLOYMENT)
+    stamp = [NOW]
+    tracker = LocalTracker(tmp_path / "tracker.sqlite", clock=lambda: stamp[0] + timedelta(seconds=5))
+    opened = NOW - timedelta(hours=3)
+    case_id = tracker.create_case("Unstable unit", opened_at=opened, level="Normal", status="New")
+    tracker.add_comment(case_id, opened + timedelta(hours=1), "agent", "Looking into it.")
+    tracker.add_milestone(case_id, NOW - timedelta(hours=1), "customer_escalation")
+    seen = []
+    channel = RecordingChannel()
+    for later in (timedelta(0), timedelta(seconds=10), timedelta(hours=2), timedelta(days=3)):
+        stamp[0] = NOW + later
+        engine, state = make_engine(tmp_path, tracker, now=NOW + later, channels={"hook": channel})
+        engine.run_once()
+        stored = tracker.get_case(case_id)
+        seen.append((stored.case.level, stored.fields.get("casewarden_escalation_level")))
+        state.close()
+    assert seen == [("High", "1")] * 4
+    # the level's actions ran once: tier two told once, one escalation note
+    assert [n.target for n in channel.sent] == ["escalation level 1"]
+    notes = [
+        c.body for c in tracker.comments(case_id) if not c.public and "Escalated by the customer" in c.body
+    ]
+    assert len(notes) == 1
+    tracker.close()

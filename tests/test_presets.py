@@ -920,13 +920,42 @@ def test_seed3_raised_to_high_gets_high_targets_from_the_change() -> None:
         milestones=(("2026-05-02T09:00+00:00", "customer_escalation"),),
     )
     ev = evaluate(pol(S3), c, t("2026-05-02T10:00+00:00"))
-    assert ev.level == "High" and ev.escalation is None
+    # High has no escalation path; the level the customer's escalation reached under Normal stands
+    assert ev.level == "High" and ev.escalation is not None
+    esc = ev.escalation
+    assert (esc.path, esc.level, esc.reached_at, esc.customer_requested) == (
+        "attention",
+        1,
+        t("2026-05-02T09:00+00:00"),
+        True,
+    )
+    assert esc.next_level is None and esc.next_at is None
     act = target(ev, "activation")
     assert (act.state, act.due_at) == (TargetState.RUNNING, t("2026-05-03T09:10+00:00"))  # change + 1 day
     fr = target(ev, "first_response")
     assert (fr.state, fr.level) == (TargetState.MET, "Normal")
     # from_change restarts the updates at the change too: change + daily (not last update + daily)
     assert target(ev, "periodic_update").due_at == t("2026-05-03T09:10+00:00")
+
+
+def test_seed3_escalation_reached_before_a_raise_freezes_when_solved_and_restarts_on_reopen() -> None:
+    statuses = [(OPEN3, "New"), ("2026-05-01T10:30+00:00", "Responded")]
+    kw = {
+        "agent": ("2026-05-01T10:30+00:00",),
+        "milestones": (("2026-05-02T09:00+00:00", "customer_escalation"),),
+    }
+    levels = [(OPEN3, "Normal"), ("2026-05-02T09:10+00:00", "High")]
+    solved = mk(OPEN3, levels, statuses=[*statuses, ("2026-05-03T09:00+00:00", "Solved")], **kw)  # type: ignore[arg-type]
+    esc = evaluate(pol(S3), solved, t("2026-05-04T09:00+00:00")).escalation
+    assert esc is not None and esc.level == 1  # frozen while solved
+    reopened = mk(
+        OPEN3,
+        levels,
+        statuses=[*statuses, ("2026-05-03T09:00+00:00", "Solved"), ("2026-05-04T09:00+00:00", "In Progress")],
+        **kw,  # type: ignore[arg-type]
+    )
+    # a reopen starts a new epoch: the level reached under Normal in the first one no longer counts
+    assert evaluate(pol(S3), reopened, t("2026-05-04T10:00+00:00")).escalation is None
 
 
 # --------------------------------------------------------------------------- seed 4 behaviour
