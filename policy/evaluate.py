@@ -281,16 +281,42 @@ def _gap_missed(
     b: datetime,
     pauses: list[tuple[datetime, datetime | None]],
     floor: float,
-) -> int:
+) -> tuple[int, datetime | None]:
     """Due instants of a recurring timer started at ``a`` that passed before the next update at ``b``
-    (one exactly on time misses nothing)."""
+    (one exactly on time misses nothing), and the first of them."""
     if b.timestamp() - a.timestamp() <= floor:
-        return 0  # the next update came sooner than any interval can run out
+        return 0, None  # the next update came sooner than any interval can run out
     budget = budget_seconds(span, duration, a) or 0.0
     if budget <= 0:
-        return 0
-    elapsed = measure(span, budget, None, a, b, pauses, b).elapsed
-    return _passed_due(span, duration, budget, a, pauses, elapsed, b, before=True)
+        return 0, None
+    m = measure(span, budget, None, a, b, pauses, b)
+    n = _passed_due(span, duration, budget, a, pauses, m.elapsed, b, before=True)
+    if not n:
+        return 0, None
+    if duration.kind is DurationKind.BUSINESS_DAYS:
+        m = _day_aligned(span, m)
+    return n, m.due_at
+
+
+def _interval_missed(
+    span: Span,
+    duration: Duration,
+    a: datetime,
+    b: datetime,
+    pauses: list[tuple[datetime, datetime | None]],
+    floor: float,
+    etr: datetime | None,
+) -> tuple[int, datetime | None]:
+    """``_gap_missed`` with an ETR: an interval that began before the ETR owes nothing before it, one
+    update at the ETR (unless paused then), and runs on from the ETR."""
+    if etr is None or a >= etr:
+        return _gap_missed(span, duration, a, b, pauses, floor)
+    if b <= etr:
+        return 0, None  # the ETR stood in for every update due in this interval
+    n, first = _gap_missed(span, duration, etr, b, pauses, floor)
+    if _running_at(etr, pauses):
+        return n + 1, etr
+    return n, first
 
 
 def _running_at(t: datetime, pauses: list[tuple[datetime, datetime | None]]) -> bool:
@@ -299,7 +325,10 @@ def _running_at(t: datetime, pauses: list[tuple[datetime, datetime | None]]) -> 
 
 def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> TargetResult:
     """Recurring updates: next due = last public agent update (or the opening) + interval, counted only
-    in running time; ``missed`` counts the due instants that passed without an update.
+    in running time; ``missed`` counts the due instants that passed without an update, up to now or
+    until the case was solved. ``missed_due_at`` is the first due instant of the latest interval with
+    misses and ``missed_until`` the update (or solving, or level change) that ended it, None while it
+    runs: what a report shows for a periodic breach.
 
     An estimated time of resolution (ETR) replaces scheduled updates: an interval between updates that
     began before it owes no update before it, and one at the ETR itself (unless the timer is paused
@@ -310,21 +339,8 @@ def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> Ta
     cal_name = span.calendar.name if span.calendar is not None and span.business else "calendar time"
     pauses = _pauses(tl, target)
     duration = target.duration
-    if tl.status.stopped:
-        last = tl.agent_updates[-1] if tl.agent_updates else None
-        return TargetResult(
-            target.key,
-            target.metric.value,
-            level.id,
-            TargetState.MET,
-            None,
-            None,
-            last,
-            None,
-            duration.text,
-            cal_name,
-        )
-    updates = [t for t in tl.agent_updates if tl.epoch_start < t <= now]
+    end = tl.stopped_at if tl.stopped_at is not None else now
+    updates = [t for t in tl.agent_updates if tl.epoch_start < t <= end]
     anchors = [tl.epoch_start, *updates]
     rules = {level.id: (target, span, _min_real_seconds(duration))}
     if policy.spec.level_change == "from_change" and len(tl.levels) > 1:
@@ -333,7 +349,7 @@ def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> Ta
         changes = [
             ls.start
             for prev, ls in pairwise(tl.levels)
-            if ls.level is not prev.level and tl.epoch_start < ls.start <= now
+            if ls.level is not prev.level and tl.epoch_start < ls.start <= end
         ]
         if changes:
             anchors = sorted({*anchors, *changes})
@@ -345,20 +361,37 @@ def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> Ta
     etr = tl.case.etr
     if not policy.spec.lifecycle.etr_replaces_updates or (etr is not None and etr <= tl.epoch_start):
         etr = None
+    if tl.stopped_at is not None:
+        anchors.append(tl.stopped_at)  # solving ends the last interval: what was due before it is missed
     missed = 0
+    late_due: datetime | None = None
+    late_until: datetime | None = None
     for i in range(len(anchors) - 1):
         a, b = anchors[i], anchors[i + 1]
         rule = rules.get(tl.level_at(a).id) if len(rules) > 1 else rules[level.id]
         if rule is None:
             continue  # the level then had no such target
         then, then_span, floor = rule
-        if etr is not None and a < etr:
-            if b <= etr:
-                continue  # the ETR stood in for every update due in this interval
-            # the update owed at the ETR came late (or not at all, if paused then); then hourly on
-            missed += _running_at(etr, pauses) + _gap_missed(then_span, then.duration, etr, b, pauses, floor)
-        else:
-            missed += _gap_missed(then_span, then.duration, a, b, pauses, floor)
+        n, first = _interval_missed(then_span, then.duration, a, b, pauses, floor, etr)
+        if n:
+            missed, late_due, late_until = missed + n, first, b
+    last_update = updates[-1] if updates else tl.epoch_start
+    if tl.stopped_at is not None:
+        return TargetResult(
+            target.key,
+            target.metric.value,
+            level.id,
+            TargetState.MET,
+            None,
+            None,
+            tl.agent_updates[-1] if tl.agent_updates else None,
+            None,
+            duration.text,
+            cal_name,
+            missed,
+            late_due,
+            late_until,
+        )
     anchor = anchors[-1]
     if etr is not None and anchor < etr:
         if now < etr:
@@ -370,11 +403,13 @@ def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> Ta
                 TargetState.PAUSED if paused else TargetState.RUNNING,
                 None if paused else etr,
                 None,
-                updates[-1] if updates else tl.epoch_start,
+                last_update,
                 etr.timestamp() - now.timestamp(),
                 duration.text,
                 cal_name,
                 missed,
+                late_due,
+                late_until,
             )
         owed_at_etr = _running_at(etr, pauses)
         anchor = etr  # the schedule runs on from the ETR
@@ -385,13 +420,14 @@ def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> Ta
     m = measure(span, budget, warn, anchor, None, pauses, now)
     if duration.kind is DurationKind.BUSINESS_DAYS:
         m = _day_aligned(span, m)
-    if budget > 0:
-        missed += _passed_due(span, duration, budget, anchor, pauses, m.elapsed, now)
+    passed = _passed_due(span, duration, budget, anchor, pauses, m.elapsed, now) if budget > 0 else 0
     due_at, warn_at, remaining = m.due_at, m.warn_at, budget - m.elapsed
     if owed_at_etr:
         # the update owed at the ETR is overdue since then
-        missed += 1
+        passed += 1
         due_at, warn_at, remaining = etr, None, -m.elapsed
+    if passed:
+        missed, late_due, late_until = missed + passed, due_at, None
     state = _open_state(due_at, warn_at, m.paused_now, now)
     return TargetResult(
         target.key,
@@ -400,9 +436,11 @@ def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> Ta
         state,
         due_at,
         warn_at,
-        updates[-1] if updates else tl.epoch_start,
+        last_update,
         remaining,
         duration.text,
         cal_name,
         missed,
+        late_due,
+        late_until,
     )

@@ -10,7 +10,7 @@ import pytest
 
 from casewarden.connectors.base import ChangeKind
 from casewarden.errors import LockedError
-from casewarden.sync.state import StateStore
+from casewarden.sync.state import StateStore, iso
 from tests.sync_fixtures import (
     NOW,
     RecordingChannel,
@@ -346,3 +346,39 @@ def test_escalation_level_never_goes_down_when_the_case_is_raised_to_a_level_wit
     ]
     assert len(notes) == 1
     tracker.close()
+
+
+def test_periodic_update_breaches_are_recorded_as_missed_due_and_lateness(env) -> None:  # type: ignore[no-untyped-def]
+    """The outcome rows the reports read: a periodic breach is the missed due instant, when the next
+    update came (or nothing, while it is still late) and how late, and how many were missed."""
+    directory, tracker = env
+    h = timedelta(hours=1)
+    m = timedelta(minutes=1)
+    # P1 updates hourly. NOW is 15:00Z.
+    recovered = tracker.create_case("Recovered", opened_at=NOW - 3 * h, level="P1", status="Open")
+    tracker.add_comment(recovered, NOW - 3 * h + 20 * m, "agent", "On it.")  # 12:20: next due 13:20
+    tracker.add_comment(recovered, NOW - 10 * m, "agent", "Update.")  # 14:50: 13:20 and 14:20 missed
+    late = tracker.create_case("Late now", opened_at=NOW - 2 * h, level="P1", status="Open")
+    tracker.add_comment(late, NOW - 2 * h + 20 * m, "agent", "On it.")  # 13:20: due 14:20, still late
+    solved = tracker.create_case("Solved late", opened_at=NOW - 3 * h, level="P1", status="Open")
+    tracker.add_comment(solved, NOW - 3 * h + 20 * m, "agent", "On it.")  # 12:20: due 13:20
+    tracker.set_status(solved, NOW - h, "Solved")  # solved 14:00 without the update owed at 13:20
+    engine, state = make_engine(directory, tracker)
+    engine.run_once()
+    rows = {
+        cid: row
+        for cid, *row in state.db.execute(
+            "SELECT case_id, state, due_at, met_at, late_seconds, missed FROM outcomes "
+            "WHERE target = 'periodic_update' AND case_id IN (?, ?, ?)",
+            (recovered, late, solved),
+        )
+    }
+    assert rows[recovered] == ["breached", iso(NOW - 100 * m), iso(NOW - 10 * m), 5400.0, 2]
+    assert rows[late] == ["breached", iso(NOW - 40 * m), None, 2400.0, 1]
+    assert rows[solved] == ["breached", iso(NOW - 100 * m), iso(NOW - h), 2400.0, 1]
+    # and no breach anywhere in the generated cases is met before it fell due
+    bad = state.db.execute(
+        "SELECT case_id, target, due_at, met_at, late_seconds FROM outcomes WHERE state = 'breached' "
+        "AND (late_seconds < 0 OR met_at < due_at)"
+    ).fetchall()
+    assert bad == []

@@ -422,3 +422,30 @@ def test_a_business_hours_update_after_the_closing_it_was_due_at_is_late() -> No
     # the update came at 18:00, an hour late: one missed, next due 3 business hours on (Fri 11:00)
     pu = target(evaluate(p, c, den(2026, 11, 20, 9, 0)), "periodic_update")
     assert (pu.state, pu.due_at, pu.missed) == (TargetState.RUNNING, den(2026, 11, 20, 11, 0), 1)
+
+
+def test_periodic_result_names_the_latest_run_of_missed_updates() -> None:
+    opened = den(2026, 11, 19, 9, 0)
+    m = timedelta(minutes=1)
+    # P1 hourly: updates 09:20, 10:00 (on time), 12:50 (due 11:00, 12:00 missed), 13:10
+    updates = [opened + 20 * m, opened + 60 * m, opened + 230 * m, opened + 250 * m]
+    pu = target(evaluate(P, case(opened, "P1", agent=updates), opened + 260 * m), "periodic_update")
+    assert (pu.state, pu.missed) == (TargetState.RUNNING, 2)
+    assert (pu.missed_due_at, pu.missed_until) == (den(2026, 11, 19, 11, 0), den(2026, 11, 19, 12, 50))
+    # now late again (due 14:10): the latest run is the current one, not ended yet
+    late = target(evaluate(P, case(opened, "P1", agent=updates), opened + 320 * m), "periodic_update")
+    assert (late.state, late.missed, late.missed_due_at, late.missed_until) == (
+        TargetState.BREACHED,
+        3,
+        den(2026, 11, 19, 14, 10),
+        None,
+    )
+    # solved at 15:00 without that update: the solving ends the run; the timer stopped, met
+    solved = case(opened, "P1", agent=updates, statuses=[(opened, "New"), (opened + 360 * m, "Solved")])
+    done = target(evaluate(P, solved, opened + 400 * m), "periodic_update")
+    assert (done.state, done.missed, done.missed_due_at, done.missed_until) == (
+        TargetState.MET,
+        3,
+        den(2026, 11, 19, 14, 10),
+        den(2026, 11, 19, 15, 0),
+    )
