@@ -22,7 +22,7 @@ from casewarden.policy.case import Author, Case, LevelChange, Link, Milestone, R
 from casewarden.policy.compiled import Policy
 from casewarden.policy.evaluate import evaluate
 from casewarden.policy.explain import due_untouched
-from casewarden.policy.loader import load_policy
+from casewarden.policy.loader import load_policy, load_policy_text
 from casewarden.policy.presets import preset_names, preset_path
 from casewarden.policy.results import Evaluation, PlannedAction, TargetResult, TargetState
 from casewarden.sync.cli import main
@@ -1341,6 +1341,31 @@ def test_seed5_etr_replaces_the_updates_it_covers(
     assert (pu.state, pu.due_at, pu.missed) == (state, t(at(due)) if due else None, missed)
     notes = [str(a.key) for a in ev.due if a.key.action.startswith("breach.periodic_update")]
     assert notes == ([f"C-1:breach.periodic_update.{missed}:P1:0"] if state is TargetState.BREACHED else [])
+
+
+def test_master_case_reminders_with_a_business_days_cadence_follow_the_calendar() -> None:
+    # priority-lifecycle with P3 master cases updated every 1 business day (extended hours, Mon-Fri
+    # 07:00-19:00 America/Denver)
+    text = (
+        preset_path(S5)
+        .read_text()
+        .replace(
+            "    levels: [P1G]\n    link_kind: child_of\n    update_every: 1 hour",
+            "    levels: [P3]\n    link_kind: child_of\n    update_every: 1 business day",
+        )
+    )
+    p = load_policy_text(text)
+    c = mk(
+        "2026-11-05T10:00-07:00",  # Thursday
+        "P3",
+        statuses=[("2026-11-05T10:00-07:00", "In Progress")],
+        agent=("2026-11-05T10:00-07:00", "2026-11-06T18:30-07:00"),  # last update Fri 18:30
+    )
+    ev = evaluate(p, c, t("2026-11-06T19:00-07:00"))
+    assert not [a for a in ev.due if a.key.action.startswith("master_update")]
+    # 1 business day after Fri 18:30: Mon 09 Nov 18:30
+    master = [a for a in ev.upcoming if a.key.action.startswith("master_update")]
+    assert [a.due_at for a in master] == [t("2026-11-09T18:30-07:00")]
 
 
 def test_seed5_p1g_master_case_updates_hourly() -> None:
