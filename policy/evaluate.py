@@ -6,8 +6,12 @@ at the same instant always gets the same answer, in tests, in ``plan`` and in ``
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left
+from collections.abc import Iterable
 from datetime import datetime
-from itertools import pairwise
+from itertools import compress, pairwise, repeat
+from operator import lt, sub
 
 from casewarden.policy.case import Case, utc
 from casewarden.policy.clock import Measure, Span, measure
@@ -144,13 +148,27 @@ def _passed_due(
     same local time N business days on)."""
     k = int(elapsed // budget)
     if k and abs(elapsed - k * budget) < 1e-6:
-        due = measure(span, k * budget, None, start, None, pauses, until).due_at
-        cal = span.calendar
-        if due is not None and duration.kind is DurationKind.BUSINESS_DAYS and cal is not None:
-            due = due if cal.is_open(due) else cal.next_open(due)
+        due = _first_due(span, duration, k * budget, start, pauses, until)
         if due is not None and (due >= until if before else due > until):
             k -= 1
     return k
+
+
+def _first_due(
+    span: Span,
+    duration: Duration,
+    budget: float,
+    start: datetime,
+    pauses: list[tuple[datetime, datetime | None]],
+    until: datetime,
+) -> datetime | None:
+    """When ``budget`` of running time from ``start`` has run (reached by ``until``); for 'N business
+    days', moved from a closing to the next opening."""
+    due = measure(span, budget, None, start, None, pauses, until).due_at
+    cal = span.calendar
+    if due is not None and duration.kind is DurationKind.BUSINESS_DAYS and cal is not None:
+        due = due if cal.is_open(due) else cal.next_open(due)
+    return due
 
 
 def _stop_event(target: Target, tl: Timeline, escalated_at: datetime | None) -> datetime | None:
@@ -280,22 +298,19 @@ def _gap_missed(
     a: datetime,
     b: datetime,
     pauses: list[tuple[datetime, datetime | None]],
-    floor: float,
-) -> tuple[int, datetime | None]:
+    paused: bool = True,
+) -> int:
     """Due instants of a recurring timer started at ``a`` that passed before the next update at ``b``
-    (one exactly on time misses nothing), and the first of them."""
-    if b.timestamp() - a.timestamp() <= floor:
-        return 0, None  # the next update came sooner than any interval can run out
+    (one exactly on time misses nothing). ``paused`` False says no pause overlaps [a, b)."""
     budget = budget_seconds(span, duration, a) or 0.0
     if budget <= 0:
-        return 0, None
-    m = measure(span, budget, None, a, b, pauses, b)
-    n = _passed_due(span, duration, budget, a, pauses, m.elapsed, b, before=True)
-    if not n:
-        return 0, None
-    if duration.kind is DurationKind.BUSINESS_DAYS:
-        m = _day_aligned(span, m)
-    return n, m.due_at
+        return 0
+    # no pause in the interval (the common case): one calendar call instead of a measured walk
+    elapsed = measure(span, budget, None, a, b, pauses, b).elapsed if paused else span.between(a, b)
+    k = int(elapsed // budget)
+    if k and abs(elapsed - k * budget) < 1e-6:
+        return _passed_due(span, duration, budget, a, pauses, elapsed, b, before=True)
+    return k
 
 
 def _interval_missed(
@@ -304,19 +319,21 @@ def _interval_missed(
     a: datetime,
     b: datetime,
     pauses: list[tuple[datetime, datetime | None]],
-    floor: float,
     etr: datetime | None,
-) -> tuple[int, datetime | None]:
+) -> tuple[int, datetime, bool]:
     """``_gap_missed`` with an ETR: an interval that began before the ETR owes nothing before it, one
-    update at the ETR (unless paused then), and runs on from the ETR."""
+    update at the ETR (unless paused then), and runs on from the ETR. Returns the count, where the
+    schedule of the interval started, and whether the ETR itself was owed."""
     if etr is None or a >= etr:
-        return _gap_missed(span, duration, a, b, pauses, floor)
+        return _gap_missed(span, duration, a, b, pauses, _overlap(pauses, a, b)), a, False
     if b <= etr:
-        return 0, None  # the ETR stood in for every update due in this interval
-    n, first = _gap_missed(span, duration, etr, b, pauses, floor)
-    if _running_at(etr, pauses):
-        return n + 1, etr
-    return n, first
+        return 0, a, False  # the ETR stood in for every update due in this interval
+    owed = _running_at(etr, pauses)
+    return _gap_missed(span, duration, etr, b, pauses) + owed, etr, owed
+
+
+def _overlap(pauses: list[tuple[datetime, datetime | None]], a: datetime, b: datetime) -> bool:
+    return any(p < b and (q is None or q > a) for p, q in pauses)
 
 
 def _running_at(t: datetime, pauses: list[tuple[datetime, datetime | None]]) -> bool:
@@ -366,15 +383,51 @@ def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> Ta
     missed = 0
     late_due: datetime | None = None
     late_until: datetime | None = None
-    for i in range(len(anchors) - 1):
+    latest: tuple[Span, Duration, datetime, bool, datetime] | None = None
+    one_rule = rules[level.id] if len(rules) == 1 else None
+    if one_rule is not None and etr is None:
+        # The common path (one cadence, no ETR), where a long history costs most. Intervals shorter
+        # than any interval can run out are skipped in C: index of each one longer than the floor.
+        stamps = list(map(datetime.timestamp, anchors))
+        longer = compress(range(len(anchors) - 1), map(lt, repeat(one_rule[2]), map(sub, stamps[1:], stamps)))
+        if not pauses and not span.business and duration.kind is DurationKind.ELAPSED:
+            # calendar time and nothing ever paused: the k-th falls exactly k intervals on, so an
+            # interval of d seconds misses ceil(d / every) - 1 (one exactly on time misses nothing)
+            every = float(duration.seconds)
+            for i in longer:
+                n = math.ceil((stamps[i + 1] - stamps[i] - 1e-6) / every) - 1  # float noise: on time
+                if n > 0:
+                    missed, latest = missed + n, (span, duration, anchors[i], False, anchors[i + 1])
+        else:
+            # pauses are sorted and disjoint: only the last one starting before b can reach into [a, b)
+            starts = [p for p, _q in pauses]
+            for i in longer:
+                a, b = anchors[i], anchors[i + 1]
+                j = bisect_left(starts, b)
+                paused = j > 0 and ((q := pauses[j - 1][1]) is None or q > a)
+                n = _gap_missed(span, duration, a, b, pauses, paused)
+                if n:
+                    missed, latest = missed + n, (span, duration, a, False, b)
+        gaps: Iterable[int] = ()
+    else:
+        gaps = range(len(anchors) - 1)
+    for i in gaps:
         a, b = anchors[i], anchors[i + 1]
-        rule = rules.get(tl.level_at(a).id) if len(rules) > 1 else rules[level.id]
+        rule = one_rule or rules.get(tl.level_at(a).id)
         if rule is None:
             continue  # the level then had no such target
-        then, then_span, floor = rule
-        n, first = _interval_missed(then_span, then.duration, a, b, pauses, floor, etr)
+        then, then_span, _floor = rule
+        n, began, owed = _interval_missed(then_span, then.duration, a, b, pauses, etr)
         if n:
-            missed, late_due, late_until = missed + n, first, b
+            missed, latest = missed + n, (then_span, then.duration, began, owed, b)
+    if latest is not None:
+        # the first due instant of the latest interval with misses, worked out for that one only
+        then_span, then_duration, began, owed, late_until = latest
+        if owed:
+            late_due = began
+        else:
+            budget = budget_seconds(then_span, then_duration, began) or 0.0
+            late_due = _first_due(then_span, then_duration, budget, began, pauses, late_until)
     last_update = updates[-1] if updates else tl.epoch_start
     if tl.stopped_at is not None:
         return TargetResult(
