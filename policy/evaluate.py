@@ -7,7 +7,7 @@ at the same instant always gets the same answer, in tests, in ``plan`` and in ``
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from datetime import datetime
 from itertools import compress, pairwise, repeat
@@ -302,11 +302,24 @@ def _gap_missed(
 ) -> int:
     """Due instants of a recurring timer started at ``a`` that passed before the next update at ``b``
     (one exactly on time misses nothing). ``paused`` False says no pause overlaps [a, b)."""
-    budget = budget_seconds(span, duration, a) or 0.0
-    if budget <= 0:
-        return 0
-    # no pause in the interval (the common case): one calendar call instead of a measured walk
-    elapsed = measure(span, budget, None, a, b, pauses, b).elapsed if paused else span.between(a, b)
+    if not span.business and duration.kind is DurationKind.ELAPSED:
+        # calendar time: the running seconds are the interval less its paused time, no calendar call
+        budget = float(duration.seconds)
+        if budget <= 0:
+            return 0
+        ta, tb = a.timestamp(), b.timestamp()
+        elapsed = tb - ta
+        if paused:
+            for p, q in pauses:
+                lo, hi = max(p.timestamp(), ta), tb if q is None else min(q.timestamp(), tb)
+                if hi > lo:
+                    elapsed -= hi - lo
+    else:
+        budget = budget_seconds(span, duration, a) or 0.0
+        if budget <= 0:
+            return 0
+        # no pause in the interval (the common case): one calendar call instead of a measured walk
+        elapsed = measure(span, budget, None, a, b, pauses, b).elapsed if paused else span.between(a, b)
     k = int(elapsed // budget)
     if k and abs(elapsed - k * budget) < 1e-6:
         return _passed_due(span, duration, budget, a, pauses, elapsed, b, before=True)
@@ -357,7 +370,8 @@ def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> Ta
     pauses = _pauses(tl, target)
     duration = target.duration
     end = tl.stopped_at if tl.stopped_at is not None else now
-    updates = [t for t in tl.agent_updates if tl.epoch_start < t <= end]
+    au = tl.agent_updates  # sorted: the epoch's updates up to the end, sliced in C
+    updates = list(au[bisect_right(au, tl.epoch_start) : bisect_right(au, end)])
     anchors = [tl.epoch_start, *updates]
     rules = {level.id: (target, span, _min_real_seconds(duration))}
     if policy.spec.level_change == "from_change" and len(tl.levels) > 1:

@@ -227,3 +227,55 @@ def test_periodic_updates_restart_at_a_level_change(change: int, updates: list[i
     missed += sum(1 for k in range(1, 40) if last + k * DAY <= now)
     assert pu.due_at == o + timedelta(seconds=last + DAY)
     assert pu.missed == missed
+
+
+# -- hourly updates with pauses, against a minute-by-minute walk ----------------------------------
+
+
+@st.composite
+def paused_histories(draw):  # type: ignore[no-untyped-def]
+    span = 12 * 60
+    updates = sorted(draw(st.lists(st.integers(1, span), max_size=6, unique=True)))
+    cuts = sorted(draw(st.lists(st.integers(1, span), max_size=6, unique=True)))
+    now = draw(st.integers(0, span + 60))
+    return updates, cuts, now
+
+
+@settings(max_examples=200, deadline=None)
+@given(paused_histories())
+def test_hourly_updates_with_pauses_match_a_minute_walk(h) -> None:  # type: ignore[no-untyped-def]
+    """P1 (every hour, calendar time), waiting on the customer between alternate cuts (pauses all): a
+    due instant falls when 60 running minutes have passed since the last update; it is missed if the
+    next update came later (or has not come by now)."""
+    updates, cuts, now = h
+    o = THURSDAY
+    moves = [
+        StatusChange(o + timedelta(minutes=m), "Waiting" if i % 2 == 0 else "Open")
+        for i, m in enumerate(cuts)
+    ]
+    known = [u for u in updates if u <= now]
+    case = Case(
+        "C-1",
+        o,
+        (LevelChange(o, "P1"),),
+        (StatusChange(o, "Open"), *(mv for mv in moves if mv.at <= o + timedelta(minutes=now))),
+        tuple(Reply(o + timedelta(minutes=u), Author.AGENT) for u in known),
+    )
+    pu = evaluate(P, case, o + timedelta(minutes=now)).target("periodic_update")
+    assert pu is not None
+
+    def paused(m: int) -> bool:  # minute [m, m+1) falls in a pause
+        return sum(1 for c in cuts if c <= m and c <= now) % 2 == 1
+
+    anchors = [0, *known]
+    expected = 0
+    for i, a in enumerate(anchors):
+        b = anchors[i + 1] if i + 1 < len(anchors) else None
+        run, m = 0, a
+        while m < (b if b is not None else now):
+            if not paused(m):
+                run += 1
+                if run % 60 == 0 and (m + 1 < b if b is not None else m + 1 <= now):
+                    expected += 1
+            m += 1
+    assert pu.missed == expected
