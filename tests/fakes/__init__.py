@@ -1,1 +1,1 @@
-"""In-memory fakes of the trackers' HTTP APIs, served at the wire with ``responses``."""
+"""Fake tracker servers for tests, and the spec validator that keeps them and our requests honest."""
