@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -515,6 +514,85 @@ def iso_of(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def test_bulk_links_incidents_to_a_problem_and_adds_followers(
+    fake: FakeZendesk, zenpy: Zenpy, people: tuple[User, User]
+) -> None:
+    customer, agent = people
+    master = fake.create_ticket("outage", "all down", requester=customer, created_at=T0, type="problem")
+    child = fake.create_ticket("me too", "down", requester=customer, created_at=T0)
+    plain = fake.create_ticket("question", "?", requester=customer, created_at=T0)
+    job = zenpy.tickets.update(
+        [
+            Ticket(
+                id=child.id,
+                type="incident",
+                problem_id=master.id,
+                additional_collaborators=[agent.id, "boss@example.com"],
+            ),
+            Ticket(id=plain.id, type="incident", problem_id=child.id),  # not a problem: refused
+        ]
+    )
+    results = zenpy.job_status(id=job.id).results
+    assert [(r.id, r.success) for r in results] == [(child.id, True), (plain.id, False)]
+    shown = zenpy.tickets(id=child.id)
+    assert (shown.type, shown.problem_id) == ("incident", master.id)
+    boss = fake.user_by_email("boss@example.com")
+    assert boss is not None and boss.role == "end-user"
+    assert (shown.follower_ids, shown.email_cc_ids) == ([agent.id], [boss.id])
+    assert zenpy.tickets(id=master.id).has_incidents is True
+    assert [e["type"] for e in child.audits[-1].events][-2:] == ["FollowerChange", "EmailCcChange"]
+
+
+def test_merge_through_the_api_is_a_job(fake: FakeZendesk, zenpy: Zenpy, people: tuple[User, User]) -> None:
+    customer, _ = people
+    target = fake.create_ticket("printer", "broken", requester=customer, created_at=T0)
+    source = fake.create_ticket("printer!!", "still broken", requester=customer, created_at=T0)
+    job = zenpy.tickets.merge(
+        target.id, [source.id], target_comment="merged in", source_comment="closed: duplicate"
+    )
+    assert zenpy.job_status(id=job.id).status == "completed"
+    assert (fake.tickets[source.id].status, fake.tickets[source.id].tags) == ("closed", ["closed_by_merge"])
+    assert [c["body"] for c in fake.tickets[target.id].comments()] == ["broken", "merged in"]
+    fake.now = T0 + timedelta(minutes=5)
+    events = {e.id: e for e in zenpy.tickets.events(start_time=unix(T0) - 60)}
+    assert events[target.audits[-1].id].merged_ticket_ids == [source.id]
+
+
+def test_deleted_ticket_shows_as_a_status_change_in_the_events_export(
+    fake: FakeZendesk, zenpy: Zenpy, people: tuple[User, User]
+) -> None:
+    customer, _ = people
+    ticket = fake.create_ticket("spam", "x", requester=customer, created_at=T0)
+    zenpy.tickets.delete(Ticket(id=ticket.id))
+    assert fake.log.of("DELETE /api/v2/tickets/{ticket_id}")[0].status == 204
+    fake.advance(timedelta(minutes=2))
+    last = list(zenpy.tickets.events(start_time=unix(T0) - 60))[-1]
+    assert last.child_events[0]["status"] == "deleted"
+    assert last.child_events[0]["previous_value"] == "new"
+
+
+def test_people_and_comments_reads(fake: FakeZendesk, zenpy: Zenpy, people: tuple[User, User]) -> None:
+    customer, agent = people
+    org = fake.create_organization("Acme Corp", organization_fields={"support_level": "gold"}, at=T0)
+    nyc = fake.create_user(
+        "Ned", "ned@example.com", time_zone="America/New_York", organization_id=org.id, at=T0
+    )
+    assert [(o.id, o.organization_fields["support_level"]) for o in zenpy.organizations(ids=[org.id])] == [
+        (org.id, "gold")
+    ]
+    shown = zenpy.users(id=nyc.id)
+    assert (shown.time_zone, shown.iana_time_zone) == ("Eastern Time (US & Canada)", "America/New_York")
+    assert [g.name for g in zenpy.groups()] == ["Support"]
+    ticket = fake.create_ticket("t", "first", requester=customer, created_at=T0)
+    fake.add_comment(ticket, T0 + timedelta(minutes=1), agent, "internal <b>note</b>", public=False)
+    comments = list(zenpy.tickets.comments(ticket.id))
+    assert [(c.body, c.public, c.author_id) for c in comments] == [
+        ("first", True, customer.id),
+        ("internal <b>note</b>", False, agent.id),
+    ]
+    assert "&lt;b&gt;" in comments[1].html_body
+
+
 # ------------------------------------------------------------------------------------------------
 # Tags, custom statuses, fields
 
@@ -847,28 +925,27 @@ def test_history_only_moves_forward(fake: FakeZendesk, people: tuple[User, User]
 # ------------------------------------------------------------------------------------------------
 # Payload shapes against the published spec (light: required properties and top-level keys)
 
-SPEC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "api-specs"
-
 
 @pytest.fixture(scope="module")
 def spec() -> dict[str, Any]:
-    import os
-
+    """The raw Zendesk document (the validator's ``ApiSpec`` patches its quirks in; this check wants
+    the letter of the spec)."""
     import yaml
 
-    folder = Path(os.environ.get("CASEWARDEN_API_SPECS", SPEC_DIR))
-    path = folder / "zendesk-support-openapi.yaml"
-    if not path.exists():
-        pytest.skip(f"the Zendesk OpenAPI spec is not at {path} (set CASEWARDEN_API_SPECS)")
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    from tests.fakes.openapi import require_specs
 
-    class Loader(loader):  # type: ignore[misc, valid-type]
+    path = require_specs() / "zendesk-support-openapi.yaml"
+    if not path.is_file():
+        pytest.skip(f"{path} is missing")
+
+    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
         pass
 
     for tag in ("tag:yaml.org,2002:value", "tag:yaml.org,2002:timestamp"):
         Loader.add_constructor(tag, lambda load, node: load.construct_scalar(node))
     with path.open() as stream:
-        return yaml.load(stream, Loader=Loader)
+        document: dict[str, Any] = yaml.load(stream, Loader=Loader)
+    return document
 
 
 def _schema(spec: dict[str, Any], name: str) -> dict[str, Any]:
@@ -928,3 +1005,92 @@ def test_main_payloads_carry_the_spec_required_properties(
     # every path the fake serves is one the spec declares
     declared = {f"{m.upper()} {p}" for p, ops in spec["paths"].items() for m in ops if m != "parameters"}
     assert set(fake.endpoints) <= declared
+
+
+# ------------------------------------------------------------------------------------------------
+# Every request and answer of a representative scenario, against the published spec
+
+
+def test_a_representative_scenario_conforms_to_the_spec(
+    fake: FakeZendesk, rsps: responses.RequestsMock, sleeps: FakeSleep, people: tuple[User, User]
+) -> None:
+    from tests.fakes.openapi import ApiSpec, SpecRecorder
+
+    recorder = SpecRecorder(ApiSpec.zendesk(), responses_too=True)
+    customer, agent = people
+    level = fake.create_ticket_field("tagger", "Level", options=[("L1", "cw_l1"), ("L2", "cw_l2")])
+    due = fake.create_ticket_field("text", "Due (UTC)")
+    waiting = fake.create_custom_status("pending", "Waiting on vendor")
+    fake.create_sla_policy(
+        "All",
+        filter={"all": [], "any": []},
+        policy_metrics=[
+            {"priority": "high", "metric": "first_reply_time", "target": 60, "business_hours": False}
+        ],
+    )
+    existing = [
+        fake.create_ticket(
+            f"case {i}", "help", requester=customer, created_at=T0 + timedelta(minutes=i), priority="high"
+        )
+        for i in range(3)
+    ]
+    fake.add_comment(existing[0], T0 + timedelta(minutes=5), agent, "looking", public=False)
+    fake.now = T0 + timedelta(hours=1)
+    fake.mount(rsps)
+    zenpy = Zenpy(**fake.zenpy_kwargs())
+
+    zenpy.users.me()
+    list(zenpy.ticket_fields())
+    list(zenpy.ticket_fields.options(id=level.id))
+    list(zenpy.custom_statuses())
+    list(zenpy.sla_policies())
+    list(zenpy.groups())
+    list(zenpy.users(ids=[customer.id, agent.id]))
+    list(zenpy.users.search(query=f"email:{customer.email}"))
+    exported = zenpy.tickets.incremental(
+        start_time=unix(T0) - 60, include=["users", "groups", "organizations"], per_page=2
+    )
+    list(exported)
+    list(zenpy.tickets.incremental(cursor=exported.after_cursor))
+    list(zenpy.tickets.events(start_time=unix(T0) - 60, include=["comment_events"]))
+    list(zenpy.tickets.audits(ticket=existing[0].id))
+    zenpy.tickets(id=existing[0].id, include=["slas"])
+    list(zenpy.tickets(ids=[t.id for t in existing]))
+
+    created = zenpy.tickets.create(
+        Ticket(
+            subject="from casewarden",
+            comment=Comment(body="hi"),
+            requester_id=customer.id,
+            external_id="cw-1",
+        )
+    )
+    list(zenpy.tickets(external_id="cw-1"))
+    change = Ticket(
+        id=created.ticket.id,
+        custom_status_id=waiting.id,
+        custom_fields=[{"id": due.id, "value": "2025-03-04T09:00Z"}],
+    )
+    change.comment = Comment(body="casewarden: level L2", public=False)
+    change.metadata = {"custom": {"casewarden": "a1"}}
+    zenpy.tickets.update(change)
+    zenpy.tickets.add_tags(created.ticket.id, ["cw_due_soon"])
+    zenpy.tickets.delete_tags(created.ticket.id, ["cw_due_soon"])
+    list(zenpy.tickets.tags(created.ticket.id))
+    job = zenpy.tickets.update(
+        [
+            Ticket(id=t.id, custom_fields=[{"id": level.id, "value": "cw_l2"}], additional_tags=["cw_l2"])
+            for t in existing
+        ]
+    )
+    zenpy.job_status(id=job.id)
+    fake.faults.rate_limit_next(retry_after=1)
+    zenpy.tickets(id=existing[1].id)
+
+    assert len(rsps.calls) >= 25
+    # Spec quirk (not in openapi_quirks yet): the cursor export takes per_page (zenpy sends it, the
+    # docs list it, after_url keeps it) but the spec does not declare it. Everything else must pass.
+    undeclared = "query parameter 'per_page' is not declared for GET /api/v2/incremental/tickets/cursor"
+    problems = recorder.check_calls(rsps.calls)
+    assert [p for p in problems if not p.endswith(undeclared)] == []
+    assert len(problems) == 2  # the first export page and the after_url it pointed to

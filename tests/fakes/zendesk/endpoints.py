@@ -273,7 +273,7 @@ class Endpoints:
 
     @route("DELETE", "/api/v2/tickets/{ticket_id}")
     def delete_ticket(self, req: Request) -> Reply:
-        self.state.delete_ticket(int(req.args["ticket_id"]), None, author=req.user)
+        self.state.delete_ticket(int(req.args["ticket_id"]), None, author=req.user, channel="api")
         return Reply(204)
 
     @route("POST", "/api/v2/tickets/{ticket_id}/merge")

@@ -28,7 +28,6 @@ CUSTOM_FIELD_TYPES = (
     "tagger",
     "lookup",
 )
-SYSTEM_FIELD_TYPES = ("subject", "description", "status", "tickettype", "priority", "group", "assignee")
 MAX_CUSTOM_STATUSES = 300
 MAX_CUSTOM_STATUSES_PER_CATEGORY = 100
 MERGE_TAG = "closed_by_merge"
@@ -113,10 +112,6 @@ def iso(at: datetime | None) -> str | None:
 
 def unix(at: datetime) -> int:
     return int(at.timestamp())
-
-
-def from_unix(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
 
 
 def rails_zone(iana: str) -> str:

@@ -482,14 +482,20 @@ class ZendeskState:
         self.ticket(ticket).sla_override = policy_metrics
 
     def delete_ticket(
-        self, ticket: int | Ticket, at: datetime | None = None, *, author: int | User | None = None
+        self,
+        ticket: int | Ticket,
+        at: datetime | None = None,
+        *,
+        author: int | User | None = None,
+        channel: str = "web",
     ) -> None:
+        """Soft-delete: the API answers 404 from now on; the exports show the ticket as ``deleted``."""
         found = self.ticket(ticket)
         author_id = self.user(author).id if author is not None else self.admin.id
         stamped = self._stamp(at)
         event = self._event("Change", field_name="status", value="deleted", previous_value=found.status)
         audit = Audit(
-            next(self._audit_ids), found.id, stamped, author_id, "web", [event], {}, export_only=True
+            next(self._audit_ids), found.id, stamped, author_id, channel, [event], {}, export_only=True
         )
         found.audits.append(audit)
         found.deleted = True
