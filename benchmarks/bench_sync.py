@@ -1,7 +1,9 @@
 """Full case evaluations per second, memory per case, and sync cycles over many cases on the embedded
 tracker: the first cycle, the cycle that absorbs casewarden's own writes, a cycle with nothing changed
 (must write nothing but what timers crossing demand), and a cycle with 1% of cases changed (its cost
-should follow the changed cases, not the total).
+should follow the changed cases, not the total). "cases wr." is the number of cases written to: the
+connector receives each case's changes together, so a remote tracker needs one request per case (or
+one bulk item), not one per change.
 
 Each phase runs in its own process, so the peak memory printed is that phase's own. The tracker stamps
 writes with a clock that advances per batch, as a real tracker does.
@@ -126,6 +128,7 @@ def phase_cycle(directory: Path, at: datetime, mutate_fraction: float) -> dict[s
         "reevaluated": r.reevaluated,
         "evaluated": r.evaluated,
         "writes": len(r.changes),
+        "requests": len({c.case_id for c in r.changes}),
         "touched": len(touched),
         "peak_mib": peak_rss_mib(),
         "base_mib": base,
@@ -177,7 +180,8 @@ def main() -> None:
             f"({e['held_bytes'] / n / 1024:.2f} KiB per case)"
         )
         print(
-            f"{'cycle':<36}{'wall':>9}{'read':>9}{'re-eval':>9}{'evaluated':>11}{'writes':>9}{'peak RSS':>11}"
+            f"{'cycle':<36}{'wall':>9}{'read':>9}{'re-eval':>9}{'evaluated':>11}{'writes':>9}"
+            f"{'cases wr.':>11}{'peak RSS':>11}"
         )
         plan = [
             ("1: first run", NOW, 0.0),
@@ -192,7 +196,7 @@ def main() -> None:
                 label += f" ({c['touched']:,.0f})"
             print(
                 f"{label:<36}{c['seconds']:>8.1f}s{c['read']:>9,.0f}{c['reevaluated']:>9,.0f}"
-                f"{c['evaluated']:>11,.0f}{c['writes']:>9,.0f}{c['peak_mib']:>8,.0f} MiB"
+                f"{c['evaluated']:>11,.0f}{c['writes']:>9,.0f}{c['requests']:>11,.0f}{c['peak_mib']:>8,.0f} MiB"
             )
             if label.startswith("3:") and c["writes"]:
                 print("   VIOLATION: nothing changed and no time passed, yet the cycle wrote")

@@ -4,13 +4,27 @@ Plain frozen dataclasses with slots rather than pydantic models: a sync cycle bu
 thousands of these, and they come from code (connectors), not from users, so validation at the
 boundary of ``policy/`` would cost time and buy nothing. Instants are timezone-aware datetimes;
 connectors convert the tracker's representation once, on the way in.
+
+Every instant is held in UTC. Aware datetimes that share a tzinfo compare and subtract by wall clock
+and ignore ``fold`` (PEP 495), so two replies in the repeated hour of a DST change, given in the
+tracker's local zone, would sort wrongly; in UTC the wall clock is the instant. A connector that already
+hands over UTC (the embedded tracker does) pays one identity check per instant.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
+
+
+def utc(t: datetime) -> datetime:
+    """``t`` in UTC; a naive datetime is refused (it would silently be read as the host's local time)."""
+    if t.tzinfo is UTC:
+        return t
+    if t.tzinfo is None or t.utcoffset() is None:
+        raise ValueError(f"{t!r} is naive: the normalized case needs timezone-aware instants")
+    return t.astimezone(UTC)
 
 
 class Author(StrEnum):
@@ -25,6 +39,10 @@ class LevelChange:
     at: datetime
     level: str
 
+    def __post_init__(self) -> None:  # frozen: object.__setattr__; inline, as it runs per entry
+        if self.at.tzinfo is not UTC:
+            object.__setattr__(self, "at", utc(self.at))
+
 
 @dataclass(frozen=True, slots=True)
 class StatusChange:
@@ -32,6 +50,10 @@ class StatusChange:
 
     at: datetime
     status: str
+
+    def __post_init__(self) -> None:  # frozen: object.__setattr__; inline, as it runs per entry
+        if self.at.tzinfo is not UTC:
+            object.__setattr__(self, "at", utc(self.at))
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +64,10 @@ class Reply:
     author: Author
     public: bool = True
 
+    def __post_init__(self) -> None:  # frozen: object.__setattr__; inline, as it runs per entry
+        if self.at.tzinfo is not UTC:
+            object.__setattr__(self, "at", utc(self.at))
+
 
 @dataclass(frozen=True, slots=True)
 class Milestone:
@@ -50,6 +76,10 @@ class Milestone:
 
     at: datetime
     name: str
+
+    def __post_init__(self) -> None:  # frozen: object.__setattr__; inline, as it runs per entry
+        if self.at.tzinfo is not UTC:
+            object.__setattr__(self, "at", utc(self.at))
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +116,14 @@ class Case:
     hold_until: datetime | None = None
     etr: datetime | None = None
     updated_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.opened_at.tzinfo is not UTC:
+            object.__setattr__(self, "opened_at", utc(self.opened_at))
+        for name in ("hold_until", "etr", "updated_at"):
+            t = getattr(self, name)
+            if t is not None and t.tzinfo is not UTC:
+                object.__setattr__(self, name, utc(t))
 
     @property
     def level(self) -> str | None:

@@ -30,7 +30,7 @@ def step_times(
         if step.after is None:
             continue
         at = add_duration(cal, step.after, start)
-        if floor is not None and floor > at:
+        if floor is not None and floor.timestamp() > at.timestamp():  # one zone: compare instants
             at = floor
         out.append((step, at))
         if until is not None and at > until:
@@ -44,14 +44,12 @@ def _path_start(tl: Timeline, path: EscalationPath) -> datetime:
     return tl.epoch_start
 
 
-def evaluate_escalation(policy: Policy, tl: Timeline, now: datetime) -> EscalationResult | None:
-    path = tl.level.path
-    if path is None:
-        return None
-    start = _path_start(tl, path)
-    end = min(now, tl.stopped_at) if tl.stopped_at is not None else now
+def _reached(
+    tl: Timeline, path: EscalationPath, start: datetime, end: datetime
+) -> tuple[list[tuple[EscalationStep, datetime]], int, datetime | None, bool, datetime | None]:
+    """On ``path`` started at ``start``, as of ``end``: the step times computed, the level reached, when,
+    whether by a customer's request, and when that request takes (or took) effect."""
     times = step_times(path, start, until=end)
-    tl.cache["escalation_times"] = times
     level, reached_at = 0, None
     for step, at in times:
         if at <= end:
@@ -68,6 +66,17 @@ def evaluate_escalation(policy: Policy, tl: Timeline, now: datetime) -> Escalati
             jump_at = max(jump_at, add_duration(path.calendar, path.not_before, start))
         if jump_at <= end and path.customer_request > level:
             level, reached_at, customer = path.customer_request, jump_at, True
+    return times, level, reached_at, customer, jump_at
+
+
+def evaluate_escalation(policy: Policy, tl: Timeline, now: datetime) -> EscalationResult | None:
+    path = tl.level.path
+    end = min(now, tl.stopped_at) if tl.stopped_at is not None else now
+    if path is None:
+        return _reached_before(tl, end)
+    start = _path_start(tl, path)
+    times, level, reached_at, customer, jump_at = _reached(tl, path, start, end)
+    tl.cache["escalation_times"] = times
     nxt = next(((s.level, at) for s, at in times if s.level > level), None)
     if nxt is None and len(times) < sum(1 for s in path.steps if s.after is not None):
         times = step_times(path, start)  # a customer's jump went past the levels computed so far
@@ -78,7 +87,7 @@ def evaluate_escalation(policy: Policy, tl: Timeline, now: datetime) -> Escalati
         and jump_at > end
         and path.customer_request
         and path.customer_request > level
-        and (nxt is None or jump_at <= nxt[1])
+        and (nxt is None or jump_at.timestamp() <= nxt[1].timestamp())
     ):
         nxt = (path.customer_request, jump_at)
     if tl.stopped_at is not None:
@@ -86,6 +95,26 @@ def evaluate_escalation(policy: Policy, tl: Timeline, now: datetime) -> Escalati
     return EscalationResult(
         path.name, level, reached_at, nxt[0] if nxt else None, nxt[1] if nxt else None, customer
     )
+
+
+def _reached_before(tl: Timeline, end: datetime) -> EscalationResult | None:
+    """The current level has no escalation path, but the case may have been escalated under an earlier
+    level of this epoch (a customer escalation whose action raised it to a level without a path): that
+    level stands, frozen, since it never goes down while the case is open. The highest one reached,
+    each earlier path measured until its level ended."""
+    best: tuple[EscalationResult, list[tuple[EscalationStep, datetime]]] | None = None
+    for ls in tl.levels[:-1]:
+        path = ls.level.path
+        if path is None or ls.end is None or ls.end <= tl.epoch_start:
+            continue
+        start = max(tl.epoch_start, ls.start) if path.start == "level_set" else tl.epoch_start
+        times, level, reached_at, customer, _jump = _reached(tl, path, start, min(ls.end, end))
+        if level and (best is None or level > best[0].level):
+            best = EscalationResult(path.name, level, reached_at, None, None, customer), times
+    if best is None:
+        return None
+    tl.cache["escalation_times"] = best[1]
+    return best[0]
 
 
 def escalation_actions(
@@ -104,7 +133,9 @@ def escalation_actions(
             continue
         due = times.get(step.level)
         if step.level <= result.level and result.customer_requested and result.reached_at is not None:
-            due = min(due, result.reached_at) if due is not None else result.reached_at
+            due = (
+                min(due, result.reached_at, key=datetime.timestamp) if due is not None else result.reached_at
+            )
         if due is None:
             continue
         why = (

@@ -7,11 +7,15 @@ at the same instant always gets the same answer, in tests, in ``plan`` and in ``
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from datetime import datetime
+from itertools import compress, pairwise, repeat
+from operator import lt, sub
 
 from casewarden.errors import CaseError
 from casewarden.policy.calendar import OutOfRange
-from casewarden.policy.case import Case
+from casewarden.policy.case import Case, utc
 from casewarden.policy.clock import Measure, Span, measure
 from casewarden.policy.compiled import Level, Policy, Target
 from casewarden.policy.durations import Duration, DurationKind
@@ -33,12 +37,16 @@ def evaluate(policy: Policy, case: Case, now: datetime) -> Evaluation:
 
 
 def _evaluate(policy: Policy, case: Case, now: datetime) -> Evaluation:
+    """Instants computed on a calendar come back in its zone; two of them that share a ZoneInfo compare by
+    wall clock (PEP 495), which is wrong in the repeated hour of a DST change, so they are ordered by
+    epoch seconds here. The case's own instants, and ``now``, are UTC."""
+    now = utc(now)
     tl = build_timeline(policy, case)
     escalation = evaluate_escalation(policy, tl, now)
     targets = tuple(evaluate_targets(policy, tl, now, escalation.reached_at if escalation else None))
     actions = [*escalation_actions(policy, tl, escalation, now), *lifecycle_actions(policy, tl, targets, now)]
     due = tuple(a for a in actions if a.due_at <= now)
-    upcoming = tuple(sorted((a for a in actions if a.due_at > now), key=lambda a: a.due_at))
+    upcoming = tuple(sorted((a for a in actions if a.due_at > now), key=lambda a: a.due_at.timestamp()))
     boundaries = [a.due_at for a in upcoming]
     for t in targets:
         for instant in (t.warn_at, t.due_at):
@@ -63,7 +71,7 @@ def _evaluate(policy: Policy, case: Case, now: datetime) -> Evaluation:
         due=due,
         upcoming=upcoming,
         flags=tuple(intake_flags(policy, tl)),
-        next_change_at=min(boundaries) if boundaries else None,
+        next_change_at=min(boundaries, key=datetime.timestamp) if boundaries else None,
         level_defaulted=tl.level_defaulted,
     )
 
@@ -128,6 +136,48 @@ def _day_aligned(span: Span, m: Measure) -> Measure:
     due = m.due_at if m.due_at is None or cal.is_open(m.due_at) else cal.next_open(m.due_at)
     warn = m.warn_at if m.warn_at is None or cal.is_open(m.warn_at) else cal.next_open(m.warn_at)
     return Measure(m.elapsed, due, warn, m.paused_now)
+
+
+def _passed_due(
+    span: Span,
+    duration: Duration,
+    budget: float,
+    start: datetime,
+    pauses: list[tuple[datetime, datetime | None]],
+    elapsed: float,
+    until: datetime,
+    *,
+    before: bool = False,
+) -> int:
+    """How many due instants of a recurring timer started at ``start`` lie at or before ``until``
+    (strictly before, with ``before``: an update exactly on time misses nothing), given the timer's
+    ``elapsed`` time at ``until``. The k-th falls when ``k * budget`` has run; when the clock stands
+    exactly there, it stopped at the due instant (a closing, a pause) and the instant decides: plain and
+    business-hour durations fall due where they ran out, 'N business days' at the next opening (the
+    same local time N business days on)."""
+    k = int(elapsed // budget)
+    if k and abs(elapsed - k * budget) < 1e-6:
+        due = _first_due(span, duration, k * budget, start, pauses, until)
+        if due is not None and (due >= until if before else due > until):
+            k -= 1
+    return k
+
+
+def _first_due(
+    span: Span,
+    duration: Duration,
+    budget: float,
+    start: datetime,
+    pauses: list[tuple[datetime, datetime | None]],
+    until: datetime,
+) -> datetime | None:
+    """When ``budget`` of running time from ``start`` has run (reached by ``until``); for 'N business
+    days', moved from a closing to the next opening."""
+    due = measure(span, budget, None, start, None, pauses, until).due_at
+    cal = span.calendar
+    if due is not None and duration.kind is DurationKind.BUSINESS_DAYS and cal is not None:
+        due = due if cal.is_open(due) else cal.next_open(due)
+    return due
 
 
 def _stop_event(target: Target, tl: Timeline, escalated_at: datetime | None) -> datetime | None:
@@ -251,16 +301,158 @@ def _one_shot(
     )
 
 
+def _gap_missed(
+    span: Span,
+    duration: Duration,
+    a: datetime,
+    b: datetime,
+    pauses: list[tuple[datetime, datetime | None]],
+    paused: bool = True,
+) -> int:
+    """Due instants of a recurring timer started at ``a`` that passed before the next update at ``b``
+    (one exactly on time misses nothing). ``paused`` False says no pause overlaps [a, b)."""
+    if not span.business and duration.kind is DurationKind.ELAPSED:
+        # calendar time: the running seconds are the interval less its paused time, no calendar call
+        budget = float(duration.seconds)
+        if budget <= 0:
+            return 0
+        ta, tb = a.timestamp(), b.timestamp()
+        elapsed = tb - ta
+        if paused:
+            for p, q in pauses:
+                lo, hi = max(p.timestamp(), ta), tb if q is None else min(q.timestamp(), tb)
+                if hi > lo:
+                    elapsed -= hi - lo
+    else:
+        budget = budget_seconds(span, duration, a) or 0.0
+        if budget <= 0:
+            return 0
+        # no pause in the interval (the common case): one calendar call instead of a measured walk
+        elapsed = measure(span, budget, None, a, b, pauses, b).elapsed if paused else span.between(a, b)
+    k = int(elapsed // budget)
+    if k and abs(elapsed - k * budget) < 1e-6:
+        return _passed_due(span, duration, budget, a, pauses, elapsed, b, before=True)
+    return k
+
+
+def _interval_missed(
+    span: Span,
+    duration: Duration,
+    a: datetime,
+    b: datetime,
+    pauses: list[tuple[datetime, datetime | None]],
+    etr: datetime | None,
+) -> tuple[int, datetime, bool]:
+    """``_gap_missed`` with an ETR: an interval that began before the ETR owes nothing before it, one
+    update at the ETR (unless paused then), and runs on from the ETR. Returns the count, where the
+    schedule of the interval started, and whether the ETR itself was owed."""
+    if etr is None or a >= etr:
+        return _gap_missed(span, duration, a, b, pauses, _overlap(pauses, a, b)), a, False
+    if b <= etr:
+        return 0, a, False  # the ETR stood in for every update due in this interval
+    owed = _running_at(etr, pauses)
+    return _gap_missed(span, duration, etr, b, pauses) + owed, etr, owed
+
+
+def _overlap(pauses: list[tuple[datetime, datetime | None]], a: datetime, b: datetime) -> bool:
+    return any(p < b and (q is None or q > a) for p, q in pauses)
+
+
+def _running_at(t: datetime, pauses: list[tuple[datetime, datetime | None]]) -> bool:
+    return not any(p <= t and (q is None or t < q) for p, q in pauses)
+
+
 def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> TargetResult:
     """Recurring updates: next due = last public agent update (or the opening) + interval, counted only
-    in running time; ``missed`` counts every whole interval that passed without an update. An estimated
-    time of resolution replaces scheduled updates until it passes."""
+    in running time; ``missed`` counts the due instants that passed without an update, up to now or
+    until the case was solved. ``missed_due_at`` is the first due instant of the latest interval with
+    misses and ``missed_until`` the update (or solving, or level change) that ended it, None while it
+    runs: what a report shows for a periodic breach.
+
+    An estimated time of resolution (ETR) replaces scheduled updates: an interval between updates that
+    began before it owes no update before it, and one at the ETR itself (unless the timer is paused
+    then); after it, the schedule runs on from the ETR. The case holds only the current ETR, not when
+    it was given, so it is read as given at the start of the epoch's first interval that it covers."""
     level = tl.level
     span = target_calendar(policy, tl, target, level)
     cal_name = span.calendar.name if span.calendar is not None and span.business else "calendar time"
     pauses = _pauses(tl, target)
-    if tl.status.stopped:
-        last = tl.agent_updates[-1] if tl.agent_updates else None
+    duration = target.duration
+    end = tl.stopped_at if tl.stopped_at is not None else now
+    au = tl.agent_updates  # sorted: the epoch's updates up to the end, sliced in C
+    updates = list(au[bisect_right(au, tl.epoch_start) : bisect_right(au, end)])
+    anchors = [tl.epoch_start, *updates]
+    rules = {level.id: (target, span, _min_real_seconds(duration))}
+    if policy.spec.level_change == "from_change" and len(tl.levels) > 1:
+        # a level change restarts the schedule under the new level; the intervals before it are judged
+        # by the level then in effect (a miss under it stays a miss)
+        changes = [
+            ls.start
+            for prev, ls in pairwise(tl.levels)
+            if ls.level is not prev.level and tl.epoch_start < ls.start <= end
+        ]
+        if changes:
+            anchors = sorted({*anchors, *changes})
+            for ls in tl.levels:
+                then = next((x for x in ls.level.targets if x.key == target.key), None)
+                if ls.level.id not in rules and then is not None and then.metric is Metric.PERIODIC_UPDATE:
+                    then_span = target_calendar(policy, tl, then, ls.level)
+                    rules[ls.level.id] = (then, then_span, _min_real_seconds(then.duration))
+    etr = tl.case.etr
+    if not policy.spec.lifecycle.etr_replaces_updates or (etr is not None and etr <= tl.epoch_start):
+        etr = None
+    if tl.stopped_at is not None:
+        anchors.append(tl.stopped_at)  # solving ends the last interval: what was due before it is missed
+    missed = 0
+    late_due: datetime | None = None
+    late_until: datetime | None = None
+    latest: tuple[Span, Duration, datetime, bool, datetime] | None = None
+    one_rule = rules[level.id] if len(rules) == 1 else None
+    if one_rule is not None and etr is None:
+        # The common path (one cadence, no ETR), where a long history costs most. Intervals shorter
+        # than any interval can run out are skipped in C: index of each one longer than the floor.
+        stamps = list(map(datetime.timestamp, anchors))
+        longer = compress(range(len(anchors) - 1), map(lt, repeat(one_rule[2]), map(sub, stamps[1:], stamps)))
+        if not pauses and not span.business and duration.kind is DurationKind.ELAPSED:
+            # calendar time and nothing ever paused: the k-th falls exactly k intervals on, so an
+            # interval of d seconds misses ceil(d / every) - 1 (one exactly on time misses nothing)
+            every = float(duration.seconds)
+            for i in longer:
+                n = math.ceil((stamps[i + 1] - stamps[i] - 1e-6) / every) - 1  # float noise: on time
+                if n > 0:
+                    missed, latest = missed + n, (span, duration, anchors[i], False, anchors[i + 1])
+        else:
+            # pauses are sorted and disjoint: only the last one starting before b can reach into [a, b)
+            starts = [p for p, _q in pauses]
+            for i in longer:
+                a, b = anchors[i], anchors[i + 1]
+                j = bisect_left(starts, b)
+                paused = j > 0 and ((q := pauses[j - 1][1]) is None or q > a)
+                n = _gap_missed(span, duration, a, b, pauses, paused)
+                if n:
+                    missed, latest = missed + n, (span, duration, a, False, b)
+        gaps: Iterable[int] = ()
+    else:
+        gaps = range(len(anchors) - 1)
+    for i in gaps:
+        a, b = anchors[i], anchors[i + 1]
+        rule = one_rule or rules.get(tl.level_at(a).id)
+        if rule is None:
+            continue  # the level then had no such target
+        then, then_span, _floor = rule
+        n, began, owed = _interval_missed(then_span, then.duration, a, b, pauses, etr)
+        if n:
+            missed, latest = missed + n, (then_span, then.duration, began, owed, b)
+    if latest is not None:
+        # the first due instant of the latest interval with misses, worked out for that one only
+        then_span, then_duration, began, owed, late_until = latest
+        if owed:
+            late_due = began
+        else:
+            budget = budget_seconds(then_span, then_duration, began) or 0.0
+            late_due = _first_due(then_span, then_duration, budget, began, pauses, late_until)
+    last_update = updates[-1] if updates else tl.epoch_start
+    if tl.stopped_at is not None:
         return TargetResult(
             target.key,
             target.metric.value,
@@ -268,51 +460,50 @@ def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> Ta
             TargetState.MET,
             None,
             None,
-            last,
+            tl.agent_updates[-1] if tl.agent_updates else None,
             None,
-            target.duration.text,
+            duration.text,
             cal_name,
+            missed,
+            late_due,
+            late_until,
         )
-    anchors = [tl.epoch_start, *(t for t in tl.agent_updates if tl.epoch_start < t <= now)]
-    missed = 0
-    floor = _min_real_seconds(target.duration)
-    for i in range(len(anchors) - 1):
-        a, b = anchors[i], anchors[i + 1]
-        if b.timestamp() - a.timestamp() <= floor:
-            continue  # the next update came sooner than any interval can run out: nothing missed
-        budget = budget_seconds(span, target.duration, a) or 0.0
-        if budget > 0:
-            m = measure(span, budget, None, a, b, pauses, now)
-            # due instants passed without an update before the next one (one exactly on time misses nothing)
-            missed += max(0, math.ceil(m.elapsed / budget) - 1)
     anchor = anchors[-1]
-    budget = budget_seconds(span, target.duration, anchor) or 0.0
-    warn = budget * target.warn_fraction if target.warn_fraction else None
-    m = measure(span, budget, warn, anchor, None, pauses, now)
-    if target.duration.kind is DurationKind.BUSINESS_DAYS:
-        m = _day_aligned(span, m)
-    if budget > 0:
-        missed += int(m.elapsed // budget)
-    due_at, warn_at = m.due_at, m.warn_at
-    etr = tl.case.etr
-    if policy.spec.lifecycle.etr_replaces_updates and etr is not None and etr > anchors[-1]:
+    if etr is not None and anchor < etr:
         if now < etr:
-            missed -= int(m.elapsed // budget)
+            paused = not _running_at(now, pauses)
             return TargetResult(
                 target.key,
                 target.metric.value,
                 level.id,
-                TargetState.RUNNING,
-                etr,
+                TargetState.PAUSED if paused else TargetState.RUNNING,
+                None if paused else etr,
                 None,
-                anchors[-1],
-                (etr - now).total_seconds(),
-                target.duration.text,
+                last_update,
+                etr.timestamp() - now.timestamp(),
+                duration.text,
                 cal_name,
                 missed,
+                late_due,
+                late_until,
             )
-        due_at = etr
-    remaining = budget - m.elapsed
+        owed_at_etr = _running_at(etr, pauses)
+        anchor = etr  # the schedule runs on from the ETR
+    else:
+        owed_at_etr = False
+    budget = budget_seconds(span, duration, anchor) or 0.0
+    warn = budget * target.warn_fraction if target.warn_fraction else None
+    m = measure(span, budget, warn, anchor, None, pauses, now)
+    if duration.kind is DurationKind.BUSINESS_DAYS:
+        m = _day_aligned(span, m)
+    passed = _passed_due(span, duration, budget, anchor, pauses, m.elapsed, now) if budget > 0 else 0
+    due_at, warn_at, remaining = m.due_at, m.warn_at, budget - m.elapsed
+    if owed_at_etr:
+        # the update owed at the ETR is overdue since then
+        passed += 1
+        due_at, warn_at, remaining = etr, None, -m.elapsed
+    if passed:
+        missed, late_due, late_until = missed + passed, due_at, None
     state = _open_state(due_at, warn_at, m.paused_now, now)
     return TargetResult(
         target.key,
@@ -321,9 +512,11 @@ def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> Ta
         state,
         due_at,
         warn_at,
-        anchors[-1],
+        last_update,
         remaining,
-        target.duration.text,
+        duration.text,
         cal_name,
         missed,
+        late_due,
+        late_until,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 from datetime import datetime
 
-from casewarden.policy.clock import Span, add_duration, shift
+from casewarden.policy.clock import Span, add_duration
 from casewarden.policy.compiled import Policy
 from casewarden.policy.durations import DurationKind
 from casewarden.policy.model import Metric
@@ -166,7 +166,10 @@ def _master_updates(policy: Policy, tl: Timeline, now: datetime) -> list[Planned
         return []
     every = policy.duration(rule.update_every)
     last = tl.agent_updates[-1] if tl.agent_updates else tl.epoch_start
-    due = shift(last, every.seconds)
+    # on the calendar a target of the level would use (no calendar of its own): business hours and
+    # business days count only open time, elapsed time runs on
+    cal = tl.level.calendar or policy.region_calendar(tl.case.region) or policy.default_calendar
+    due = add_duration(cal, every, last)
     # one reminder per missed slot: keyed by the update it follows
     slot = int(last.timestamp())
     why = f"master case: an update to the linked cases is owed every {rule.update_every} (last {last.isoformat()})"

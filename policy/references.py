@@ -39,10 +39,10 @@ def check_references(spec: PolicySpec) -> list[Problem]:
             problems.append((loc, _unknown(kind, name, valid)))
 
     def duration(
-        loc: Loc, text: str | None, *, timed: bool = False, positive: bool = False, clock_only: bool = False
+        loc: Loc, text: str | None, *, timed: bool = False, positive: bool = False
     ) -> Duration | None:
         """Check a duration; ``timed``: one timed value (not 'untimed', not a range: only targets
-        warn at a range's low end); ``positive``: more than zero; ``clock_only``: calendar time."""
+        warn at a range's low end); ``positive``: more than zero."""
         if text is None:
             return None
         try:
@@ -58,11 +58,6 @@ def check_references(spec: PolicySpec) -> list[Problem]:
         if timed and (d.warn_seconds is not None or d.warn_days is not None):
             problems.append(
                 (loc, f"'{text}': give one duration here; a range ('5 to 10 days') is for targets")
-            )
-            return None
-        if clock_only and (d.business or d.kind is DurationKind.BUSINESS_DAYS):
-            problems.append(
-                (loc, f"'{text}': this is calendar time; write e.g. '4 hours' or '1 day', not business time")
             )
             return None
         if positive and d.seconds == 0 and d.days == 0 and not d.is_untimed:
@@ -216,7 +211,6 @@ def check_references(spec: PolicySpec) -> list[Problem]:
             lc.master_cases.update_every,
             timed=True,
             positive=True,
-            clock_only=True,
         )
 
     need(("default_escalation_path",), "escalation path", spec.default_escalation_path, paths)

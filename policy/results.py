@@ -18,7 +18,9 @@ class TargetState(StrEnum):
 @dataclass(frozen=True, slots=True)
 class TargetResult:
     """One timer of the case. ``remaining`` is in seconds of the target's own time (business seconds for
-    business targets); negative means overdue. ``missed`` counts missed periodic updates."""
+    business targets); negative means overdue. ``missed`` counts missed periodic updates;
+    ``missed_due_at`` is the first due instant of the latest run of them and ``missed_until`` the
+    instant that ended it (the late update, solving, a level change), None while it goes on."""
 
     name: str
     metric: str
@@ -31,6 +33,8 @@ class TargetResult:
     duration: str
     calendar: str
     missed: int = 0
+    missed_due_at: datetime | None = None
+    missed_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

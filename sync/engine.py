@@ -66,6 +66,7 @@ from casewarden.sync.delivery import Dispatcher
 from casewarden.sync.deployment import Deployment, TrackerSpec
 from casewarden.sync.lease import LeaseKeeper
 from casewarden.sync.notify import Channel
+from casewarden.sync.outcomes import outcome_rows
 from casewarden.sync.planner import (
     MOVES,
     NOTIFIED,
@@ -683,25 +684,7 @@ class Engine:
                         None if failed else fingerprint(stored, salt),
                     )
                 )
-                opened = iso(tc.case.opened_at)
-                for t in ev.targets:
-                    late = None
-                    if t.state is TargetState.BREACHED and t.due_at is not None:
-                        late = ((t.met_at or now) - t.due_at).total_seconds()
-                    outcomes.append(
-                        (
-                            tc.case.id,
-                            t.name,
-                            t.level,
-                            t.metric,
-                            t.state.value,
-                            opened,
-                            iso(t.due_at) if t.due_at else None,
-                            iso(t.met_at) if t.met_at else None,
-                            late,
-                            t.missed,
-                        )
-                    )
+                outcomes.extend(outcome_rows(ev, tc.case, now))
                 esc = ev.escalation
                 if esc and esc.level and esc.reached_at:
                     for lvl in range(1, esc.level + 1):

@@ -74,7 +74,7 @@ def desired_fields(ev: Evaluation, escalation_floor: int = 0) -> dict[str, str |
         else None,
         "breached": ",".join(breached) or None,
         "warning": ",".join(warning) or None,
-        "next_due": instant_text(min(running)) if running and ev.open else None,
+        "next_due": instant_text(min(running, key=datetime.timestamp)) if running and ev.open else None,
     }
     for t in ev.targets:
         # a one-shot target that has stopped (met on time or late) has no due time left to show; a

@@ -81,7 +81,9 @@ class Attainment:
 @dataclass(frozen=True)
 class Breach:
     """A breached target. ``met_at`` is None while the target is still unmet (overdue and open); then
-    ``late_seconds`` is how late it was at the engine's last evaluation of the case."""
+    ``late_seconds`` is how late it was at the engine's last evaluation of the case. For periodic
+    updates, ``due_at`` is the first due instant of the latest run of missed updates, ``met_at`` the
+    update that ended it, and ``missed`` how many were missed (0 for other targets)."""
 
     tracker: str
     case_id: str
@@ -90,6 +92,7 @@ class Breach:
     due_at: datetime
     met_at: datetime | None
     late_seconds: float
+    missed: int = 0
 
 
 @dataclass(frozen=True)
@@ -199,10 +202,17 @@ def build_report(
         # A breached row without due_at cannot say how late it is; the engine never writes one.
         breaches = [
             Breach(
-                tr, cid, level, target, _instant(due), _instant(met) if met else None, _late(late, due, met)
+                tr,
+                cid,
+                level,
+                target,
+                _instant(due),
+                _instant(met) if met else None,
+                _late(late, due, met),
+                int(missed or 0),
             )
-            for tr, cid, level, target, due, met, late in db.execute(
-                "SELECT tracker, case_id, level, target, due_at, met_at, late_seconds FROM outcomes "
+            for tr, cid, level, target, due, met, late, missed in db.execute(
+                "SELECT tracker, case_id, level, target, due_at, met_at, late_seconds, missed FROM outcomes "
                 f"WHERE {where} AND state = 'breached' AND due_at IS NOT NULL "
                 "ORDER BY due_at DESC, tracker, case_id, target",
                 params,
@@ -375,6 +385,12 @@ def _notifications_text(report: Report) -> str:
     return ", ".join(f"{count} {label}" for count, label in parts if count)
 
 
+def _late_text(b: Breach) -> str:
+    """'3 h 30 min', and for periodic updates how many were missed: '3 h 30 min, 3 missed'."""
+    late = human_duration(b.late_seconds)
+    return f"{late}, {b.missed} missed" if b.missed else late
+
+
 def _worst(report: Report, n: int = WORST_BREACHES) -> list[Breach]:
     return sorted(report.breaches, key=lambda b: (-b.late_seconds, -b.due_at.timestamp()))[:n]
 
@@ -468,11 +484,14 @@ def report_tables(report: Report, worst: int = WORST_BREACHES) -> list[Table]:
                 p(b.target),
                 _fmt_instant(b.due_at),
                 _fmt_instant(b.met_at) if b.met_at else "not yet",
-                human_duration(b.late_seconds),
+                _late_text(b),
             )
             for b in listed
         ),
-        ("late: met minus due; for a target not met yet, as of the last evaluation",)
+        (
+            "late: met minus due; for a target not met yet, as of the last evaluation",
+            "periodic updates: due is the first update missed in a row, met the update that ended the row",
+        )
         if listed
         else ("no breach",),
     )
@@ -516,7 +535,8 @@ def _print_tables(tables: Sequence[Table], console: Console) -> None:
 #: attainment -> level, target, met, breached, in_progress, total, pct_met (percent, 2 decimals)
 #: escalation -> escalation_level, cases
 #: breaches_by_day -> day, breaches
-#: breach -> tracker, case_id, level, target, due_at, met_at, late_seconds (instants ISO-8601 with offset)
+#: breach -> tracker, case_id, level, target, due_at, met_at, late_seconds (instants ISO-8601 with offset),
+#:           missed (periodic updates missed; 0 for other targets)
 CSV_COLUMNS = (
     "section",
     "level",
@@ -535,6 +555,7 @@ CSV_COLUMNS = (
     "due_at",
     "met_at",
     "late_seconds",
+    "missed",
 )
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -580,6 +601,7 @@ def report_as_csv(report: Report) -> str:
                 "due_at": b.due_at.isoformat(),
                 "met_at": b.met_at.isoformat() if b.met_at else "",
                 "late_seconds": f"{b.late_seconds:.3f}",
+                "missed": b.missed,
             }
         )
     return buf.getvalue()
@@ -631,6 +653,7 @@ def report_as_json(report: Report) -> dict[str, Any]:
                 "due_at": _iso(b.due_at),
                 "met_at": _iso(b.met_at),
                 "late_seconds": b.late_seconds,
+                "missed": b.missed,
             }
             for b in report.breaches
         ],
@@ -1011,7 +1034,7 @@ def report_as_html(report: Report, max_breaches: int = HTML_BREACH_ROWS) -> str:
             _e(b.target),
             _e(_fmt_instant(b.due_at)),
             _e(_fmt_instant(b.met_at)) if b.met_at else '<span class="badge">not met</span>',
-            f'<span title="{_e(f"{b.late_seconds:.0f} s")}">{_e(human_duration(b.late_seconds))}</span>',
+            f'<span title="{_e(f"{b.late_seconds:.0f} s")}">{_e(_late_text(b))}</span>',
         ]
         for b in shown
     ]
@@ -1054,7 +1077,9 @@ def report_as_html(report: Report, max_breaches: int = HTML_BREACH_ROWS) -> str:
             '<section class="panel"><h2>Escalations reached</h2><p class="cap">Cases that reached each '
             f"escalation level.</p>{_escalations_chart(report)}</section></div>",
             f'<section class="panel"><h2>Breaches</h2><p class="cap">Latest due first. Late: met minus due, or '
-            f"as of the last evaluation for a target not met yet.</p>{more}{br_table}</section>",
+            "as of the last evaluation for a target not met yet. Periodic updates: due is the first update "
+            "missed in a row, met the update that ended the row, and how many were missed."
+            f"</p>{more}{br_table}</section>",
             f"<footer>Generated by casewarden from the state store. Runs: {_e(_runs_text(report.runs))}."
             "</footer>",
             "</main></body></html>\n",

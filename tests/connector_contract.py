@@ -506,10 +506,17 @@ class ConnectorContract:
         case_id = self.open_case(tut)
         key = f"{case_id}:note:lost-answer"
         tut.faults.lose_answer(case_id)
-        [result] = self.apply(connector, Change(case_id, ChangeKind.ADD_NOTE, "Landed.", key=key))
+        result, tagged = self.apply(
+            connector,
+            Change(case_id, ChangeKind.ADD_NOTE, "Landed.", key=key),
+            Change(case_id, ChangeKind.ADD_TAG, "cw_landed"),
+        )
         tut.faults.clear()
         assert result.outcome is Outcome.UNKNOWN, (
             "the write may have landed: the connector cannot say applied or refused"
+        )
+        assert tagged.outcome is Outcome.UNKNOWN, (
+            "a case's changes that travelled together share their outcome"
         )
         fresh = tut.connector()
         assert fresh.settle([Pending(key, case_id, "add_note", result.token)]) == {key: Outcome.APPLIED}

@@ -11,7 +11,7 @@ import pytest
 from casewarden.connectors.base import ChangeKind
 from casewarden.connectors.cursor import TimeCursor
 from casewarden.errors import LockedError
-from casewarden.sync.state import StateStore
+from casewarden.sync.state import StateStore, iso
 from tests.sync_fixtures import (
     BACKFILL,
     NOW,
@@ -300,3 +300,89 @@ def test_periodic_update_due_is_written_while_the_case_is_open(env) -> None:  # 
     # P1 updates every hour after the last public agent reply (opened + 10 min)
     assert fields["casewarden_due_periodic_update"] == "2026-11-20T15:40:00Z"
     assert fields.get("casewarden_due_first_response") is None  # answered: no due time left
+
+
+ACTIVATION_DEPLOYMENT = """
+policy: policy.yaml
+state: state.sqlite
+trackers:
+  - name: local
+    type: local
+    settings: {path: tracker.sqlite}
+notifications:
+  channels:
+    hook: {type: webhook, url: "http://127.0.0.1:9/never-used"}
+  contacts: {tier-two: [hook]}
+  adoption: {backfill: true}  # the customer escalated an hour before casewarden's first run
+"""
+
+
+def test_escalation_level_never_goes_down_when_the_case_is_raised_to_a_level_without_a_path(
+    tmp_path: Path,
+) -> None:
+    """priority-activation: a customer escalation of a Normal case reaches level 1 of its path
+    ('attention'), whose action raises the case to High, a level with no escalation path. The level
+    written to the case stays 1 while the case is open, cycle after cycle."""
+    from casewarden.connectors.local import LocalTracker
+    from casewarden.policy.presets import preset_path
+
+    write_deployment(tmp_path, preset_path("priority-activation").read_text(), ACTIVATION_DEPLOYMENT)
+    stamp = [NOW]
+    tracker = LocalTracker(tmp_path / "tracker.sqlite", clock=lambda: stamp[0] + timedelta(seconds=5))
+    opened = NOW - timedelta(hours=3)
+    case_id = tracker.create_case("Unstable unit", opened_at=opened, level="Normal", status="New")
+    tracker.add_comment(case_id, opened + timedelta(hours=1), "agent", "Looking into it.")
+    tracker.add_milestone(case_id, NOW - timedelta(hours=1), "customer_escalation")
+    seen = []
+    channel = RecordingChannel()
+    for later in (timedelta(0), timedelta(seconds=10), timedelta(hours=2), timedelta(days=3)):
+        stamp[0] = NOW + later
+        engine, state = make_engine(tmp_path, tracker, now=NOW + later, channels={"hook": channel})
+        engine.run_once()
+        stored = tracker.get_case(case_id)
+        seen.append((stored.case.level, stored.fields.get("casewarden_escalation_level")))
+        state.close()
+    assert seen == [("High", "1")] * 4
+    # the level's actions ran once: tier two told once, one escalation note
+    assert [n.target for n in channel.sent] == ["escalation level 1"]
+    notes = [
+        c.body for c in tracker.comments(case_id) if not c.public and "Escalated by the customer" in c.body
+    ]
+    assert len(notes) == 1
+    tracker.close()
+
+
+def test_periodic_update_breaches_are_recorded_as_missed_due_and_lateness(env) -> None:  # type: ignore[no-untyped-def]
+    """The outcome rows the reports read: a periodic breach is the missed due instant, when the next
+    update came (or nothing, while it is still late) and how late, and how many were missed."""
+    directory, tracker = env
+    h = timedelta(hours=1)
+    m = timedelta(minutes=1)
+    # P1 updates hourly. NOW is 15:00Z.
+    recovered = tracker.create_case("Recovered", opened_at=NOW - 3 * h, level="P1", status="Open")
+    tracker.add_comment(recovered, NOW - 3 * h + 20 * m, "agent", "On it.")  # 12:20: next due 13:20
+    tracker.add_comment(recovered, NOW - 10 * m, "agent", "Update.")  # 14:50: 13:20 and 14:20 missed
+    late = tracker.create_case("Late now", opened_at=NOW - 2 * h, level="P1", status="Open")
+    tracker.add_comment(late, NOW - 2 * h + 20 * m, "agent", "On it.")  # 13:20: due 14:20, still late
+    solved = tracker.create_case("Solved late", opened_at=NOW - 3 * h, level="P1", status="Open")
+    tracker.add_comment(solved, NOW - 3 * h + 20 * m, "agent", "On it.")  # 12:20: due 13:20
+    tracker.set_status(solved, NOW - h, "Solved")  # solved 14:00 without the update owed at 13:20
+    engine, state = make_engine(directory, tracker)
+    engine.run_once()
+    rows = {
+        cid: row
+        for cid, *row in state.db.execute(
+            "SELECT case_id, state, due_at, met_at, late_seconds, missed FROM outcomes "
+            "WHERE target = 'periodic_update' AND case_id IN (?, ?, ?)",
+            (recovered, late, solved),
+        )
+    }
+    assert rows[recovered] == ["breached", iso(NOW - 100 * m), iso(NOW - 10 * m), 5400.0, 2]
+    assert rows[late] == ["breached", iso(NOW - 40 * m), None, 2400.0, 1]
+    assert rows[solved] == ["breached", iso(NOW - 100 * m), iso(NOW - h), 2400.0, 1]
+    # and no breach anywhere in the generated cases is met before it fell due
+    bad = state.db.execute(
+        "SELECT case_id, target, due_at, met_at, late_seconds FROM outcomes WHERE state = 'breached' "
+        "AND (late_seconds < 0 OR met_at < due_at)"
+    ).fetchall()
+    assert bad == []

@@ -22,7 +22,7 @@ from casewarden.policy.case import Author, Case, LevelChange, Link, Milestone, R
 from casewarden.policy.compiled import Policy
 from casewarden.policy.evaluate import evaluate
 from casewarden.policy.explain import due_untouched
-from casewarden.policy.loader import load_policy
+from casewarden.policy.loader import load_policy, load_policy_text
 from casewarden.policy.presets import preset_names, preset_path
 from casewarden.policy.results import Evaluation, PlannedAction, TargetResult, TargetState
 from casewarden.sync.cli import main
@@ -920,12 +920,42 @@ def test_seed3_raised_to_high_gets_high_targets_from_the_change() -> None:
         milestones=(("2026-05-02T09:00+00:00", "customer_escalation"),),
     )
     ev = evaluate(pol(S3), c, t("2026-05-02T10:00+00:00"))
-    assert ev.level == "High" and ev.escalation is None
+    # High has no escalation path; the level the customer's escalation reached under Normal stands
+    assert ev.level == "High" and ev.escalation is not None
+    esc = ev.escalation
+    assert (esc.path, esc.level, esc.reached_at, esc.customer_requested) == (
+        "attention",
+        1,
+        t("2026-05-02T09:00+00:00"),
+        True,
+    )
+    assert esc.next_level is None and esc.next_at is None
     act = target(ev, "activation")
     assert (act.state, act.due_at) == (TargetState.RUNNING, t("2026-05-03T09:10+00:00"))  # change + 1 day
     fr = target(ev, "first_response")
     assert (fr.state, fr.level) == (TargetState.MET, "Normal")
-    assert target(ev, "periodic_update").due_at == t("2026-05-02T10:30+00:00")  # last update + daily
+    # from_change restarts the updates at the change too: change + daily (not last update + daily)
+    assert target(ev, "periodic_update").due_at == t("2026-05-03T09:10+00:00")
+
+
+def test_seed3_escalation_reached_before_a_raise_freezes_when_solved_and_restarts_on_reopen() -> None:
+    statuses = [(OPEN3, "New"), ("2026-05-01T10:30+00:00", "Responded")]
+    kw = {
+        "agent": ("2026-05-01T10:30+00:00",),
+        "milestones": (("2026-05-02T09:00+00:00", "customer_escalation"),),
+    }
+    levels = [(OPEN3, "Normal"), ("2026-05-02T09:10+00:00", "High")]
+    solved = mk(OPEN3, levels, statuses=[*statuses, ("2026-05-03T09:00+00:00", "Solved")], **kw)  # type: ignore[arg-type]
+    esc = evaluate(pol(S3), solved, t("2026-05-04T09:00+00:00")).escalation
+    assert esc is not None and esc.level == 1  # frozen while solved
+    reopened = mk(
+        OPEN3,
+        levels,
+        statuses=[*statuses, ("2026-05-03T09:00+00:00", "Solved"), ("2026-05-04T09:00+00:00", "In Progress")],
+        **kw,  # type: ignore[arg-type]
+    )
+    # a reopen starts a new epoch: the level reached under Normal in the first one no longer counts
+    assert evaluate(pol(S3), reopened, t("2026-05-04T10:00+00:00")).escalation is None
 
 
 # --------------------------------------------------------------------------- seed 4 behaviour
@@ -1020,6 +1050,32 @@ def test_seed4_only_partner_contacts_open_cases() -> None:
     assert not [f for f in partner.flags if "authorized" in f]
 
 
+@pytest.mark.parametrize(
+    ("raised", "now", "state", "due", "missed"),
+    [
+        # Normal (updates every 7 days) opened Mon 2 Nov 09:00Z, answered 10:00Z, raised to High (daily)
+        # on Thu 5 Nov 09:00Z: level_change from_change restarts the updates at the change -> due Fri
+        # 6 Nov 09:00Z; nothing was missed while it was Normal (7 days from Mon 10:00Z is Mon 9 Nov)
+        ("2026-11-05T09:00Z", "2026-11-05T10:00Z", TargetState.RUNNING, "2026-11-06T09:00Z", 0),
+        ("2026-11-05T09:00Z", "2026-11-06T09:30Z", TargetState.BREACHED, "2026-11-06T09:00Z", 1),
+        # raised ten days in (Thu 12 Nov): the Normal update due Mon 9 Nov 10:00Z was missed and stays so
+        ("2026-11-12T09:00Z", "2026-11-12T10:00Z", TargetState.RUNNING, "2026-11-13T09:00Z", 1),
+    ],
+)
+def test_seed3_level_raise_restarts_periodic_updates_at_the_change(
+    raised: str, now: str, state: TargetState, due: str, missed: int
+) -> None:
+    c = mk(
+        "2026-11-02T09:00Z",
+        [("2026-11-02T09:00Z", "Normal"), (raised, "High")],
+        statuses=[("2026-11-02T09:00Z", "New"), ("2026-11-02T10:00Z", "In Progress")],
+        agent=("2026-11-02T10:00Z",),
+    )
+    pu = target(evaluate(pol("priority-activation"), c, t(now)), "periodic_update")
+    assert (pu.level, pu.state, pu.due_at, pu.missed) == ("High", state, t(due), missed)
+    assert pu.met_at == t("2026-11-02T10:00Z")  # the last update
+
+
 # --------------------------------------------------------------------------- seed 5 behaviour
 
 S5 = "priority-lifecycle"
@@ -1036,6 +1092,44 @@ def test_seed5_p3_one_business_day_is_same_time_next_business_day_over_a_holiday
     assert target(ev, "first_response").state is TargetState.MET
     # last update Wed 10:30; Thanksgiving Thursday is skipped -> Friday 10:30
     assert target(ev, "periodic_update").due_at == t("2026-11-27T10:30-07:00")
+
+
+@pytest.mark.parametrize(
+    ("now", "state", "missed"),
+    [
+        # P3 updates every 1 business day on Mon-Fri 07:00-19:00; the last update was Mon 2 Nov 07:00
+        # (the opening), so updates fall due Tue 07:00, Wed 07:00, ... Each day's 12 open hours run out
+        # at 19:00, but the due instant is the next opening: nothing is missed before it.
+        ("2026-11-02T18:59-07:00", TargetState.RUNNING, 0),
+        ("2026-11-02T19:00-07:00", TargetState.RUNNING, 0),  # closing: 12 h used, due Tue 07:00
+        ("2026-11-02T23:00-07:00", TargetState.RUNNING, 0),
+        ("2026-11-03T07:00-07:00", TargetState.BREACHED, 1),  # Tue 07:00 passed without an update
+        ("2026-11-03T12:00-07:00", TargetState.BREACHED, 1),
+        ("2026-11-03T20:00-07:00", TargetState.BREACHED, 1),  # 24 h used; the 2nd is due Wed 07:00
+        ("2026-11-04T06:59-07:00", TargetState.BREACHED, 1),
+        ("2026-11-04T07:00-07:00", TargetState.BREACHED, 2),
+    ],
+)
+def test_seed5_p3_business_day_updates_are_missed_at_the_opening_not_the_closing(
+    now: str, state: TargetState, missed: int
+) -> None:
+    opened = "2026-11-02T07:00-07:00"
+    c = mk(opened, "P3", statuses=[(opened, "In Progress")], agent=(opened,))
+    ev = evaluate(pol(S5), c, t(now))
+    pu = target(ev, "periodic_update")
+    assert (pu.state, pu.due_at, pu.missed) == (state, t("2026-11-03T07:00-07:00"), missed)
+    notes = [str(a.key) for a in ev.due if a.key.action.startswith("breach.periodic_update")]
+    assert notes == ([f"C-1:breach.periodic_update.{missed}:P3:0"] if missed else [])
+
+
+def test_seed5_p3_update_after_a_missed_business_day() -> None:
+    opened = "2026-11-02T07:00-07:00"
+    # the update owed Tue 07:00 came Tue 20:00 (after hours): one missed (Wed 07:00 was not due yet);
+    # the next is due 1 business day after Tue 20:00, moved to Wed 07:00 -> Thu 07:00
+    c = mk(opened, "P3", statuses=[(opened, "In Progress")], agent=(opened, "2026-11-03T20:00-07:00"))
+    for now, missed in (("2026-11-04T12:00-07:00", 1), ("2026-11-05T07:00-07:00", 2)):
+        pu = target(evaluate(pol(S5), c, t(now)), "periodic_update")
+        assert (pu.due_at, pu.missed) == (t("2026-11-05T07:00-07:00"), missed)
 
 
 def test_seed5_maintenance_window_is_on_the_platform_calendar_only() -> None:
@@ -1198,6 +1292,80 @@ def test_seed5_etr_replaces_scheduled_updates_until_it_passes() -> None:
         evaluate(pol(S5), p1("2026-11-02T15:00-07:00"), t("2026-11-02T15:30-07:00")), "periodic_update"
     )
     assert (passed.state, passed.due_at) == (TargetState.BREACHED, t("2026-11-02T15:00-07:00"))
+
+
+PENDING = "Resolved - Follow-up Required"  # pauses periodic updates
+
+
+@pytest.mark.parametrize(
+    ("updates", "moves", "now", "state", "due", "missed"),
+    [
+        # P1 updates hourly (calendar time); opened Mon 2 Nov 10:00, answered 10:10 with an ETR of
+        # 14:00, which replaces the hourly updates (11:10, 12:10, 13:10) until it passes.
+        ((), (), "13:00", TargetState.RUNNING, "14:00", 0),
+        # the ETR passed without an update: the update owed at 14:00 is missed, not the three it replaced
+        ((), (), "14:30", TargetState.BREACHED, "14:00", 1),
+        # and the schedule runs on hourly from the ETR: 15:00 missed too
+        ((), (), "15:30", TargetState.BREACHED, "14:00", 2),
+        # an update before the ETR: the slots the ETR replaced are still not missed; still due at the ETR
+        (("13:00",), (), "13:30", TargetState.RUNNING, "14:00", 0),
+        # the update owed at the ETR came 20 min late: one missed; next due an hour after it
+        (("13:00", "14:20"), (), "14:30", TargetState.RUNNING, "15:20", 1),
+        # waiting on the customer (pauses updates): paused, no due time, even with an ETR ahead
+        ((), (("11:00", PENDING),), "12:00", TargetState.PAUSED, None, 0),
+        # the ETR fell in the pause (11:00-14:30): nothing owed at 14:00; the hour runs from the
+        # resumption at 14:30 (the paused half hour after the ETR does not count) -> 15:30
+        ((), (("11:00", PENDING), ("14:30", "In Progress")), "14:45", TargetState.RUNNING, "15:30", 0),
+    ],
+)
+def test_seed5_etr_replaces_the_updates_it_covers(
+    updates: tuple[str, ...],
+    moves: tuple[tuple[str, str], ...],
+    now: str,
+    state: TargetState,
+    due: str | None,
+    missed: int,
+) -> None:
+    def at(hhmm: str) -> str:
+        return f"2026-11-02T{hhmm}-07:00"
+
+    c = mk(
+        at("10:00"),
+        "P1",
+        statuses=[(at("10:00"), "In Progress"), *((at(w), st) for w, st in moves)],
+        agent=(at("10:10"), *(at(u) for u in updates)),
+        etr=at("14:00"),
+    )
+    ev = evaluate(pol(S5), c, t(at(now)))
+    pu = target(ev, "periodic_update")
+    assert (pu.state, pu.due_at, pu.missed) == (state, t(at(due)) if due else None, missed)
+    notes = [str(a.key) for a in ev.due if a.key.action.startswith("breach.periodic_update")]
+    assert notes == ([f"C-1:breach.periodic_update.{missed}:P1:0"] if state is TargetState.BREACHED else [])
+
+
+def test_master_case_reminders_with_a_business_days_cadence_follow_the_calendar() -> None:
+    # priority-lifecycle with P3 master cases updated every 1 business day (extended hours, Mon-Fri
+    # 07:00-19:00 America/Denver)
+    text = (
+        preset_path(S5)
+        .read_text()
+        .replace(
+            "    levels: [P1G]\n    link_kind: child_of\n    update_every: 1 hour",
+            "    levels: [P3]\n    link_kind: child_of\n    update_every: 1 business day",
+        )
+    )
+    p = load_policy_text(text)
+    c = mk(
+        "2026-11-05T10:00-07:00",  # Thursday
+        "P3",
+        statuses=[("2026-11-05T10:00-07:00", "In Progress")],
+        agent=("2026-11-05T10:00-07:00", "2026-11-06T18:30-07:00"),  # last update Fri 18:30
+    )
+    ev = evaluate(p, c, t("2026-11-06T19:00-07:00"))
+    assert not [a for a in ev.due if a.key.action.startswith("master_update")]
+    # 1 business day after Fri 18:30: Mon 09 Nov 18:30
+    master = [a for a in ev.upcoming if a.key.action.startswith("master_update")]
+    assert [a.due_at for a in master] == [t("2026-11-09T18:30-07:00")]
 
 
 def test_seed5_p1g_master_case_updates_hourly() -> None:

@@ -434,6 +434,7 @@ def test_json_has_everything_with_offsets(march: Report) -> None:
         "due_at": "2024-03-21T08:00:00+00:00",
         "met_at": "2024-03-22T09:00:00+00:00",
         "late_seconds": 90000.0,
+        "missed": 0,
     }
     assert data["breaches"][1]["met_at"] is None
     assert data["runs"]["count"] == 2 and data["runs"]["last_started_at"] == "2024-03-16T09:00:00+00:00"
@@ -461,6 +462,31 @@ def test_html_is_self_contained_with_charts_and_escapes_tracker_data(store: Stat
     assert "Content-Security-Policy" in page
     for needle in ("SLA attainment", "2024-03-01 00:00 UTC", "first_response", "3 h 20 min", "Level 2"):
         assert needle in page
+
+
+def test_periodic_breaches_show_the_missed_due_instant_lateness_and_count(tmp_path: Path) -> None:
+    """A periodic-update breach as the engine records it (sync.outcomes): the first due instant of the
+    latest run of missed updates, the update that ended it, how late, how many were missed."""
+    s = StateStore(tmp_path / "s.db")
+    row = list(outcome("p1", "periodic_update", "P1", "breached", at(1), at(1, 10), at(1, 13, 30), 12600.0))
+    row[3], row[9] = "periodic_update", 3  # updates due 10:00, 11:00, 12:00 missed; the next came 13:30
+    late = list(outcome("p2", "periodic_update", "P1", "breached", at(2), at(2, 10), None, 1800.0))
+    late[3], late[9] = "periodic_update", 1  # due 10:00, still late at the last evaluation (10:30)
+    with s.transaction() as db:
+        s.save_outcomes(db, "zendesk", [tuple(row), tuple(late)])
+    r = build_report(s, until=END_OF_MARCH)
+    assert [(b.case_id, b.due_at, b.met_at, b.late_seconds, b.missed) for b in r.breaches] == [
+        ("p2", at(2, 10), None, 1800.0, 1),
+        ("p1", at(1, 10), at(1, 13, 30), 12600.0, 3),
+    ]
+    csv_rows = [x for x in csv.DictReader(io.StringIO(_render(r, "csv"))) if x["section"] == "breach"]
+    assert [(x["case_id"], x["missed"]) for x in csv_rows] == [("p2", "1"), ("p1", "3")]
+    assert [b["missed"] for b in json.loads(_render(r, "json"))["breaches"]] == [1, 3]
+    page = _render(r, "html")
+    assert "3 h 30 min" in page and "3 missed" in page and "1 missed" in page
+    buf = io.StringIO()
+    render_report(r, "table", None, Console(file=buf, width=200))
+    assert "3 missed" in buf.getvalue()
 
 
 def test_render_without_out_writes_to_the_console_file(march: Report) -> None:

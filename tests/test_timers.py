@@ -301,3 +301,151 @@ def test_breach_notes_for_met_late_and_missed_periodic_targets() -> None:
     }
     assert "C-1:breach.first_response:P1:0" in keys  # met late is still a breach
     assert "C-1:breach.periodic_update.2:P1:0" in keys  # updates due 10:45 and 11:45 both missed
+
+
+# -- instants in a DST zone: the normalized case holds UTC -------------------------------------------
+# 1 November 2026, America/Denver: 01:00-02:00 happens twice, first MDT (UTC-6, fold=0), then MST
+# (UTC-7, fold=1). Aware datetimes that share a tzinfo compare by wall clock and ignore fold (PEP 495).
+
+
+def test_replies_in_the_repeated_hour_are_ordered_as_instants() -> None:
+    from datetime import datetime
+
+    from tests.policy_fixtures import DEN
+
+    opened = datetime(2026, 11, 1, 1, 30, tzinfo=DEN)  # 01:30 MDT = 07:30Z
+    first = datetime(2026, 11, 1, 1, 50, tzinfo=DEN)  # 01:50 MDT = 07:50Z: 20 min after opening
+    second = datetime(2026, 11, 1, 1, 10, tzinfo=DEN, fold=1)  # 01:10 MST = 08:10Z: 40 min after
+    c = case(opened, "P1", agent=[first, second])
+    for now in (
+        datetime(2026, 11, 1, 8, 20, tzinfo=UTC),
+        datetime(2026, 11, 1, 1, 20, tzinfo=DEN, fold=1),  # the same instant, given in Denver time
+    ):
+        ev = evaluate(P, c, now)
+        fr = target(ev, "first_response")
+        # P1 first response within 30 min: met by the 07:50Z reply, not breached by the 08:10Z one
+        assert (fr.state, fr.met_at) == (TargetState.MET, datetime(2026, 11, 1, 7, 50, tzinfo=UTC))
+        pu = target(ev, "periodic_update")
+        # hourly after the last update, 08:10Z: due 09:10Z (not 08:50Z after the 07:50Z one)
+        assert (pu.state, pu.due_at) == (TargetState.RUNNING, datetime(2026, 11, 1, 9, 10, tzinfo=UTC))
+        assert pu.met_at == datetime(2026, 11, 1, 8, 10, tzinfo=UTC)
+
+
+def test_the_normalized_case_holds_utc_instants() -> None:
+    from datetime import UTC as STD_UTC
+    from datetime import datetime
+
+    from tests.policy_fixtures import DEN
+
+    local = datetime(2026, 11, 1, 1, 10, tzinfo=DEN, fold=1)  # 08:10Z
+    c = case(local, "P1", agent=[local], etr=local, hold_until=local, updated_at=local)
+    instants = [
+        c.opened_at,
+        c.etr,
+        c.hold_until,
+        c.updated_at,
+        c.replies[0].at,
+        c.level_history[0].at,
+        c.status_history[0].at,
+    ]
+    assert all(i is not None and i.tzinfo is STD_UTC for i in instants)
+    assert all(i == datetime(2026, 11, 1, 8, 10, tzinfo=STD_UTC) for i in instants)
+    with pytest.raises(ValueError, match="naive"):
+        case(datetime(2026, 11, 1, 1, 10), "P1")
+
+
+def test_next_change_is_the_earliest_boundary_in_the_repeated_hour() -> None:
+    # business time on a 24x7 Denver calendar: due instants come back in Denver time
+    p = policy(
+        **{
+            "  24x7: {zone: UTC, hours: 24x7}": "  24x7: {zone: UTC, hours: 24x7}\n"
+            "  den24: {zone: America/Denver, hours: 24x7}",
+            "    calendar: 24x7\n    escalation_path: clock\n    on_workaround: P2": "    calendar: den24\n"
+            "    on_workaround: P2",
+            "{metric: first_response, within: 30 min}": "{metric: first_response, within: 90 business min}",
+            "{metric: restoration, within: 4 hours, warn_at: 0.5}": "{metric: restoration, within: 70 business min}",
+            "{metric: periodic_update, within: 1 hour}": "{metric: periodic_update, within: 3 hours}",
+        }
+    )
+    opened = datetime_utc(2026, 11, 1, 6, 40)  # 00:40 MDT
+    ev = evaluate(p, case(opened, "P1"), datetime_utc(2026, 11, 1, 6, 45))
+    # first response due 08:10Z (01:10 MST, fold=1), restoration 07:50Z (01:50 MDT), updates 09:40Z:
+    # the earliest is 07:50Z. (An instant in the fold never compares equal to another zone's, PEP 495:
+    # compare epoch seconds.)
+    assert instant(target(ev, "first_response").due_at) == instant(datetime_utc(2026, 11, 1, 8, 10))
+    assert instant(target(ev, "restoration").due_at) == instant(datetime_utc(2026, 11, 1, 7, 50))
+    assert instant(ev.next_change_at) == instant(datetime_utc(2026, 11, 1, 7, 50))
+    upcoming = [instant(a.due_at) for a in ev.upcoming]
+    assert upcoming == sorted(upcoming)
+
+
+def datetime_utc(*args: int):  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+def instant(t):  # type: ignore[no-untyped-def]
+    assert t is not None
+    return t.timestamp()
+
+
+def test_an_update_after_the_clock_stopped_at_its_due_instant_is_late() -> None:
+    opened = den(2026, 11, 19, 9, 0)
+    # P1 hourly: updated 09:20, due 10:20; the case waits on the customer from exactly 10:20 (pauses all)
+    c = case(
+        opened,
+        "P1",
+        statuses=[(opened, "New"), (den(2026, 11, 19, 10, 20), "Waiting")],
+        agent=[den(2026, 11, 19, 9, 20), den(2026, 11, 19, 10, 40)],
+    )
+    at_1030 = target(evaluate(P, c, den(2026, 11, 19, 10, 30)), "periodic_update")
+    assert (at_1030.state, at_1030.missed) == (TargetState.BREACHED, 1)  # past due wins over paused
+    # the update came 10:40, twenty minutes after it was due: still one missed, though the clock ran
+    # exactly one hour in between (it stood still from 10:20)
+    at_1045 = target(evaluate(P, c, den(2026, 11, 19, 10, 45)), "periodic_update")
+    assert (at_1045.state, at_1045.missed) == (TargetState.PAUSED, 1)
+
+
+def test_a_business_hours_update_after_the_closing_it_was_due_at_is_late() -> None:
+    p = policy(
+        **{
+            "      - {metric: periodic_update, within: 1 business days}": "      - {metric: periodic_update, "
+            "within: 3 business hours}"
+        }
+    )
+    opened = den(2026, 11, 19, 14, 0)  # Thursday; the office closes at 17:00
+    # 3 business hours from 14:00 run out at the closing, 17:00: due then (not at the next opening)
+    c = case(opened, statuses=[(opened, "Open")], agent=[opened, den(2026, 11, 19, 18, 0)])
+    pu = target(evaluate(p, c, den(2026, 11, 19, 17, 30)), "periodic_update")
+    assert (pu.state, pu.due_at, pu.missed) == (TargetState.BREACHED, den(2026, 11, 19, 17, 0), 1)
+    # the update came at 18:00, an hour late: one missed, next due 3 business hours on (Fri 11:00)
+    pu = target(evaluate(p, c, den(2026, 11, 20, 9, 0)), "periodic_update")
+    assert (pu.state, pu.due_at, pu.missed) == (TargetState.RUNNING, den(2026, 11, 20, 11, 0), 1)
+
+
+def test_periodic_result_names_the_latest_run_of_missed_updates() -> None:
+    opened = den(2026, 11, 19, 9, 0)
+    m = timedelta(minutes=1)
+    # P1 hourly: updates 09:20, 10:00 (on time), 12:50 (due 11:00, 12:00 missed), 13:10
+    updates = [opened + 20 * m, opened + 60 * m, opened + 230 * m, opened + 250 * m]
+    pu = target(evaluate(P, case(opened, "P1", agent=updates), opened + 260 * m), "periodic_update")
+    assert (pu.state, pu.missed) == (TargetState.RUNNING, 2)
+    assert (pu.missed_due_at, pu.missed_until) == (den(2026, 11, 19, 11, 0), den(2026, 11, 19, 12, 50))
+    # now late again (due 14:10): the latest run is the current one, not ended yet
+    late = target(evaluate(P, case(opened, "P1", agent=updates), opened + 320 * m), "periodic_update")
+    assert (late.state, late.missed, late.missed_due_at, late.missed_until) == (
+        TargetState.BREACHED,
+        3,
+        den(2026, 11, 19, 14, 10),
+        None,
+    )
+    # solved at 15:00 without that update: the solving ends the run; the timer stopped, met
+    solved = case(opened, "P1", agent=updates, statuses=[(opened, "New"), (opened + 360 * m, "Solved")])
+    done = target(evaluate(P, solved, opened + 400 * m), "periodic_update")
+    assert (done.state, done.missed, done.missed_due_at, done.missed_until) == (
+        TargetState.MET,
+        3,
+        den(2026, 11, 19, 14, 10),
+        den(2026, 11, 19, 15, 0),
+    )

@@ -1,1 +1,1 @@
-"""Stateful fakes of tracker APIs, served at the wire with ``responses`` so the real clients run."""
+"""Fake tracker servers for tests (Zendesk, Jira) and the validator that keeps them honest to the published specs."""
