@@ -56,6 +56,8 @@ def _evaluate(policy: Policy, case: Case, now: datetime) -> Evaluation:
                 and t.state in (TargetState.RUNNING, TargetState.WARNING)
             ):
                 boundaries.append(instant)
+        if t.recheck_at is not None and t.recheck_at > now:
+            boundaries.append(t.recheck_at)
     if escalation and escalation.next_at and escalation.next_at > now:
         boundaries.append(escalation.next_at)
     return Evaluation(
@@ -502,8 +504,16 @@ def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> Ta
         # the update owed at the ETR is overdue since then
         passed += 1
         due_at, warn_at, remaining = etr, None, -m.elapsed
+    recheck_at = None
     if passed:
         missed, late_due, late_until = missed + passed, due_at, None
+        if budget > 0 and not m.paused_now:
+            # the next update that will be missed if none comes: re-evaluate then, so its breach note
+            # and notification are not left waiting for the case to change
+            after = measure(span, (passed + 1) * budget, None, anchor, None, pauses, now)
+            if duration.kind is DurationKind.BUSINESS_DAYS:
+                after = _day_aligned(span, after)
+            recheck_at = after.due_at
     state = _open_state(due_at, warn_at, m.paused_now, now)
     return TargetResult(
         target.key,
@@ -519,4 +529,5 @@ def _periodic(policy: Policy, tl: Timeline, target: Target, now: datetime) -> Ta
         missed,
         late_due,
         late_until,
+        recheck_at,
     )

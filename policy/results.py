@@ -20,7 +20,8 @@ class TargetResult:
     """One timer of the case. ``remaining`` is in seconds of the target's own time (business seconds for
     business targets); negative means overdue. ``missed`` counts missed periodic updates;
     ``missed_due_at`` is the first due instant of the latest run of them and ``missed_until`` the
-    instant that ended it (the late update, solving, a level change), None while it goes on."""
+    instant that ended it (the late update, solving, a level change), None while it goes on.
+    ``recheck_at``: for a periodic target already behind, when the next update will be missed too."""
 
     name: str
     metric: str
@@ -35,6 +36,7 @@ class TargetResult:
     missed: int = 0
     missed_due_at: datetime | None = None
     missed_until: datetime | None = None
+    recheck_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

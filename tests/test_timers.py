@@ -449,3 +449,21 @@ def test_periodic_result_names_the_latest_run_of_missed_updates() -> None:
         den(2026, 11, 19, 14, 10),
         den(2026, 11, 19, 15, 0),
     )
+
+
+def test_a_case_behind_on_updates_is_due_again_when_the_next_one_is_missed() -> None:
+    """P1 updates hourly. Last update 10:20, now 12:50: the 11:20 and 12:20 updates are missed; the 13:20
+    one will be missed too if nothing comes, so the case must be re-evaluated at 13:20 (its breach note
+    and notification for that miss must not wait until someone touches the case)."""
+    opened = den(2026, 11, 19, 10, 0)
+    c = case(
+        opened, "P1", agent=[opened + timedelta(minutes=20)], statuses=[(opened, "New"), (opened, "Open")]
+    )
+    now = opened + timedelta(hours=2, minutes=50)
+    ev = evaluate(P, c, now)
+    pu = target(ev, "periodic_update")
+    assert (pu.state, pu.missed) == (TargetState.BREACHED, 2)
+    assert pu.recheck_at == opened + timedelta(hours=3, minutes=20)
+    assert ev.next_change_at is not None and ev.next_change_at <= opened + timedelta(hours=3, minutes=20)
+    later = target(evaluate(P, c, opened + timedelta(hours=3, minutes=21)), "periodic_update")
+    assert later.missed == 3
