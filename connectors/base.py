@@ -248,6 +248,25 @@ class Capabilities:
 
 
 @dataclass(frozen=True, slots=True)
+class NativeTimer:
+    """One SLA timer as the tracker itself computes it (Zendesk SLA policies, JSM SLAs), for the
+    cross-check that shows where the tracker's own figures and casewarden's disagree.
+
+    ``metric`` is the policy metric it corresponds to (``first_response``, ``resolution``...; the
+    connector maps the tracker's names, e.g. Zendesk ``first_reply_time`` or a JSM SLA's name);
+    ``source`` is the tracker's own name for it. ``due`` is the instant the tracker says the target
+    breaches (or breached); None when the tracker shows no running target (met, or paused without a
+    breach time)."""
+
+    case_id: str
+    metric: str
+    source: str
+    due: datetime | None
+    breached: bool = False
+    paused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class HealthCheck:
     name: str
     ok: bool
@@ -313,13 +332,16 @@ class Connector(abc.ABC):
     ``type`` is the name a deployment's ``type:`` selects; ``Settings`` validates its ``settings:``;
     ``SETTINGS_EXAMPLE`` is the commented YAML that ``casewarden init --tracker TYPE`` writes under
     ``settings:``; ``IDENTITY_NAMES`` says the tracker stores policy level and status names as they are
-    (the embedded tracker), so no mapping is required; ``MARKERS`` says in words where markers live."""
+    (the embedded tracker), so no mapping is required; ``MARKERS`` says in words where markers live;
+    ``NATIVE_SLA`` says :meth:`native_timers` reads the tracker's own SLA timers."""
 
     type: ClassVar[str]
     Settings: ClassVar[builtins.type[ConnectorSettings]] = ConnectorSettings
     SETTINGS_EXAMPLE: ClassVar[str] = ""
     IDENTITY_NAMES: ClassVar[bool] = False
     MARKERS: ClassVar[str] = ""
+    #: the tracker computes SLA timers of its own that :meth:`native_timers` reads
+    NATIVE_SLA: ClassVar[bool] = False
 
     @classmethod
     @abc.abstractmethod
@@ -381,6 +403,12 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     def health(self) -> list[HealthCheck]:
         """Connectivity and permission checks for ``casewarden doctor``."""
+
+    def native_timers(self, case_ids: Sequence[str]) -> list[NativeTimer]:
+        """The tracker's own SLA timers for these cases, for ``report --cross-check``. The default: the
+        tracker has none (``NATIVE_SLA`` False). Connectors that override it read in bulk where the API
+        allows, and skip cases the tracker keeps no SLA for."""
+        return []
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the default has nothing to release."""
