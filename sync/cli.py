@@ -267,7 +267,7 @@ def plan(config: str, as_json: bool) -> None:
     from casewarden.sync.wiring import Runtime
 
     tick, stop = _progress()
-    with Runtime(load_deployment(config), with_channels=False, progress=tick) as rt:
+    with Runtime(load_deployment(config), with_channels=False, require_env=True, progress=tick) as rt:
         try:
             result = rt.engine.plan()
         finally:
@@ -360,6 +360,11 @@ def report(
                 f"the folder {folder} does not exist; create it first, or write elsewhere", param_hint="-o"
             )
     deployment = load_deployment(config)
+    if tracker is not None:
+        try:
+            deployment.tracker(tracker)
+        except ConfigError as exc:  # an empty report for a typo would look like a quiet month
+            raise click.BadParameter(str(exc).split(": ", 1)[-1], param_hint="--tracker") from None
     store = StateStore(deployment.state_path)
     try:
         rep = build_report(

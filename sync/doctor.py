@@ -9,7 +9,7 @@ from typing import Any
 
 from casewarden.connectors.base import ChangeKind, HealthCheck
 from casewarden.errors import CasewardenError, StateError
-from casewarden.sync.deployment import Deployment, TrackerSpec
+from casewarden.sync.deployment import Deployment, TrackerSpec, unset_variables
 from casewarden.sync.notify import build_channel
 from casewarden.sync.state import StateStore
 from casewarden.sync.wiring import Runtime, name_map, needs
@@ -38,6 +38,9 @@ def run_doctor(deployment: Deployment, environ: Any = None, now: datetime | None
     with rt:
         pol = rt.policy
         checks.append(Check("policy", "load", True, f"{pol.name} from {deployment.policy_source}"))
+        checks.extend(
+            Check("environment", "variable", False, str(p)) for p in unset_variables(deployment, environ)
+        )
         checks.append(Check("state", "open", True, f"{deployment.state_path} (schema v{rt.state.version})"))
         unwritable = rt.state.unwritable()
         checks.append(Check("state", "writable", unwritable is None, unwritable or "run can record its work"))

@@ -22,7 +22,7 @@ from casewarden.connectors.mapping import NameMap
 from casewarden.errors import ConfigError, ConnectorError
 from casewarden.policy.compiled import Policy
 from casewarden.policy.loader import load_policy
-from casewarden.sync.deployment import DUE_PREFIX, Deployment, TrackerSpec
+from casewarden.sync.deployment import DUE_PREFIX, Deployment, TrackerSpec, unset_variables
 from casewarden.sync.deployment_checks import check_deployment
 from casewarden.sync.engine import Engine
 from casewarden.sync.notify import Channel, build_channel
@@ -129,11 +129,16 @@ class Runtime:
         environ: Mapping[str, str] | None = None,
         with_channels: bool = True,
         progress: Callable[[str, int], None] | None = None,
+        require_env: bool | None = None,
     ):
+        """``require_env`` (default: as ``with_channels``): every ``*_env`` variable the deployment
+        names must be set; ``plan`` asks for it without building the channels."""
         self.deployment = deployment
         self.clock = clock or (lambda: datetime.now(UTC))
         self.policy = load_policy(deployment.policy_source)
         problems = check_deployment(deployment, self.policy)
+        if with_channels if require_env is None else require_env:
+            problems += unset_variables(deployment, environ)
         if problems:
             raise ConfigError(problems)
         self.connectors: dict[str, Connector] = {}
