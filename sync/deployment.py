@@ -316,10 +316,20 @@ def load_deployment_text(
         raise ConfigError(exc.problems) from None
     data = plain(tree)
     problems = [locate(filename, tree, loc, msg) for loc, msg in inline_secrets(data)]
+    secrets = [p.path for p in problems]
+
+    def besides_secrets(found: list[Problem]) -> list[Problem]:
+        """An inline secret is reported once, as a secret, not again as a key the schema does not know."""
+        return [
+            p for p in found if not any(p.path == s or p.path.startswith((s + ".", s + "[")) for s in secrets)
+        ]
+
     try:
         spec = DeploymentSpec.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(problems + from_validation(filename, tree, exc, DeploymentSpec)) from None
+        raise ConfigError(
+            problems + besides_secrets(from_validation(filename, tree, exc, DeploymentSpec))
+        ) from None
     names = [t.name for t in spec.trackers]
     connectors: dict[str, tuple[type[Connector], ConnectorSettings]] = {}
     for i, t in enumerate(spec.trackers):
@@ -335,7 +345,9 @@ def load_deployment_text(
         try:
             settings = cls.Settings.model_validate(t.settings)
         except ValidationError as exc:
-            problems += from_validation(filename, tree, exc, cls.Settings, ("trackers", i, "settings"))
+            problems += besides_secrets(
+                from_validation(filename, tree, exc, cls.Settings, ("trackers", i, "settings"))
+            )
             continue
         kinds = getattr(cls, "SOURCE_KINDS", None)
         for item, source in t.case_data.all():

@@ -115,6 +115,16 @@ def needs(policy: Policy, spec: TrackerSpec) -> BootstrapNeeds:
     return BootstrapNeeds(tuple(fields), statuses, levels)
 
 
+def _located(deployment: Deployment, index: int, exc: ConfigError) -> ConfigError:
+    """A connector's refusal of its settings, located in the deployment file: at the setting it names
+    (``exc.setting``, when the connector says) or at the tracker's ``settings``."""
+    if exc.problems:
+        return exc
+    setting = getattr(exc, "setting", None)
+    loc: tuple[str | int, ...] = ("trackers", index, "settings", *((setting,) if setting else ()))
+    return ConfigError([deployment.problem(loc, str(exc))])
+
+
 class Runtime:
     """Everything one command needs, opened together and closed together.
 
@@ -143,16 +153,17 @@ class Runtime:
             raise ConfigError(problems)
         self.connectors: dict[str, Connector] = {}
         self.unavailable: dict[str, str] = {}
-        self.state = StateStore(deployment.state_path)
         try:
-            for t in deployment.spec.trackers:
+            for i, t in enumerate(deployment.spec.trackers):
                 try:
                     self.connectors[t.name] = build_connector(deployment, t, self.policy, environ)
-                except ConfigError:
-                    raise
+                except ConfigError as exc:
+                    raise _located(deployment, i, exc) from None
                 except ConnectorError as exc:
                     self.unavailable[t.name] = str(exc)
             self.channels = build_channels(deployment, environ) if with_channels else {}
+            # opened last: a deployment with a mistake leaves no state file behind
+            self.state = StateStore(deployment.state_path)
         except BaseException:
             self.close()
             raise
@@ -170,7 +181,9 @@ class Runtime:
     def close(self) -> None:
         for c in self.connectors.values():
             c.close()
-        self.state.close()
+        state: StateStore | None = getattr(self, "state", None)  # not yet opened when building failed
+        if state is not None:
+            state.close()
 
     def __enter__(self) -> Runtime:
         return self
