@@ -59,8 +59,12 @@ def run_doctor(deployment: Deployment, environ: Any = None, now: datetime | None
             )
         for name, spec_c in notif.channels.items():
             try:
-                build_channel(name, spec_c, environ=environ)
-                checks.append(Check("notifications", f"channel {name}", True, spec_c.get("type", "")))
+                channel = build_channel(name, spec_c, environ=environ)
+                probe = getattr(channel, "probe", None)  # a dry request: nothing is delivered
+                detail = probe() if callable(probe) else "built (this channel type has no test request)"
+                checks.append(
+                    Check("notifications", f"channel {name}", True, f"{spec_c.get('type', '')}: {detail}")
+                )
             except CasewardenError as exc:
                 checks.append(Check("notifications", f"channel {name}", False, str(exc)))
         for ch in [*notif.on_breach, *(c for cs in notif.contacts.values() for c in cs)]:

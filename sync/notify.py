@@ -427,6 +427,42 @@ class EmailChannel:
                 ", ".join(f"{addr} ({code})" for addr, (code, _) in sorted(refused.items())),
             )
 
+    def probe(self) -> str:
+        """A dry run of a delivery, for ``doctor``: connect, EHLO, STARTTLS and AUTH as configured, then
+        NOOP and RSET, and QUIT without a MAIL command, so nothing is sent. Raises NotifyError (or
+        RetriableNotifyError) saying at which stage it failed; returns what the server accepted."""
+        smtp: smtplib.SMTP | None = None
+        stage = "connect"
+        done: list[str] = []
+        try:
+            smtp = self._connect()
+            stage = "EHLO"
+            smtp.ehlo()
+            done.append("EHLO")
+            if self.security == "starttls":
+                stage = "STARTTLS"
+                smtp.starttls(context=self._ssl_context)
+                smtp.ehlo()
+                done.append("STARTTLS")
+            elif self.security == "ssl":
+                done.insert(0, "TLS")
+            if self._username is not None and self._password is not None:
+                stage = "AUTH"
+                smtp.login(self._username, self._password)
+                done.append("AUTH")
+            for command in ("NOOP", "RSET"):
+                stage = command
+                code, _reply = smtp.noop() if command == "NOOP" else smtp.rset()
+                if not 200 <= code <= 299:
+                    raise smtplib.SMTPResponseException(code, b"")
+                done.append(command)
+        except (smtplib.SMTPException, OSError) as exc:
+            if smtp is not None:
+                _close_quietly(smtp, polite=False)
+            raise self._classify(exc, stage) from None
+        _close_quietly(smtp, polite=True)
+        return f"{self.host}:{self.port} answered {', '.join(done)} (a test session: nothing was sent)"
+
     def _classify(self, exc: BaseException, stage: str) -> Exception:
         """Turn an smtplib/socket failure into a retriable or a permanent error, quoting no reply text.
 
@@ -585,6 +621,40 @@ class WebhookChannel:
             self.masked_url,
             attempts,
         )
+
+    def probe(self) -> str:
+        """A dry request, for ``doctor``: a HEAD to the URL flagged ``X-Casewarden-Test: true``, with the
+        configured headers; nothing is posted, so nobody is notified. The endpoint is reachable when it
+        answers at all with a status that says it is there (2xx; 400, 405 or 501, which a POST-only
+        endpoint answers to a HEAD); no answer, a missing endpoint (404, 410), refused credentials (401,
+        403), a redirect (never followed) or a failing server (429, 5xx) raise NotifyError."""
+        where = self._where
+        headers = {**self._headers, "User-Agent": "casewarden", "X-Casewarden-Test": "true"}
+        try:
+            response = requests.head(self._url, headers=headers, timeout=self.timeout, allow_redirects=False)
+        except requests.exceptions.SSLError:
+            raise NotifyError(f"{where}: unreachable: TLS failure") from None
+        except requests.Timeout:
+            raise RetriableNotifyError(f"{where}: unreachable: no answer within {self.timeout:g} s") from None
+        except requests.ConnectionError:
+            raise RetriableNotifyError(f"{where}: unreachable: the connection failed") from None
+        except requests.RequestException as exc:
+            raise NotifyError(f"{where}: the test request failed ({type(exc).__name__})") from None
+        status = response.status_code
+        response.close()
+        if 200 <= status <= 299 or status in (400, 405, 501):
+            return f"{self.masked_url} reachable: HTTP {status} to a test request (HEAD: nothing was sent)"
+        if status in (401, 403):
+            raise NotifyError(
+                f"{where}: HTTP {status} to a test request: the endpoint refuses our credentials"
+            )
+        if status in (404, 410):
+            raise NotifyError(f"{where}: HTTP {status} to a test request: no such endpoint (check the URL)")
+        if 300 <= status <= 399:
+            raise NotifyError(
+                f"{where}: HTTP {status} to a test request: a redirect (casewarden follows none)"
+            )
+        raise NotifyError(f"{where}: HTTP {status} to a test request: the endpoint is failing")
 
     def _post_once(self, session: requests.Session, body: bytes, headers: Mapping[str, str]) -> None:
         """One POST. ``requests`` exceptions are re-raised as our own *without* chaining, because their
