@@ -159,6 +159,9 @@ class Page:
     cases: list[TrackerCase]
     resume: Resume | None = None
     gone: list[Gone] = field(default_factory=list)
+    #: How many changed cases the whole read holds, when the tracker can say cheaply (on the first page;
+    #: ``None``: unknown). Only for progress: the engine never relies on it.
+    total: int | None = None
 
 
 #: The engine's knowledge of cases, for connectors whose incremental reads carry only changes: the case

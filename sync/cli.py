@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -35,7 +34,7 @@ from casewarden.sync.render import render_tables
 from casewarden.sync.terminal import make_console, say
 
 if TYPE_CHECKING:
-    from rich.progress import TaskID
+    from casewarden.sync.progress import CycleProgress
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_LOCKED, EXIT_TRACKER = 0, 1, 2, 3, 4
 EXIT_STATE = 5
@@ -180,25 +179,11 @@ CONFIG_OPTION = click.option(
 )
 
 
-def _progress() -> tuple[Callable[[str, int], None] | None, Callable[[], None]]:
-    """A live progress line on long reads and applies, only when stderr is a terminal."""
-    if not err_console.is_terminal:
-        return None, lambda: None
-    from rich.progress import Progress, SpinnerColumn, TextColumn
+def _progress() -> CycleProgress:
+    """Progress of a cycle on stderr: live when stderr is a terminal, log lines (INFO) otherwise."""
+    from casewarden.sync.progress import CycleProgress
 
-    bar = Progress(
-        SpinnerColumn(), TextColumn("{task.description}", markup=False), console=err_console, transient=True
-    )
-    tasks: dict[str, TaskID] = {}
-    bar.start()
-
-    def tick(label: str, n: int) -> None:
-        if label not in tasks:
-            tasks[label] = bar.add_task(label, total=None)
-        bar.advance(tasks[label], n)
-        bar.update(tasks[label], description=f"{label}: {int(bar.tasks[tasks[label]].completed)} case(s)")
-
-    return tick, bar.stop
+    return CycleProgress(err_console)
 
 
 @main.command("demo")
@@ -215,7 +200,7 @@ def demo(preset: str, cases: int, seed: int, keep: Path | None) -> None:
     """Full cycle on the embedded tracker with generated cases: plan, run, run again, report."""
     from casewarden.sync.demo import run_demo
 
-    sys.exit(run_demo(console, preset=preset, cases=cases, seed=seed, keep=keep))
+    sys.exit(run_demo(console, preset=preset, cases=cases, seed=seed, keep=keep, progress=_progress))
 
 
 def _tracker_type(value: str) -> str:
@@ -266,12 +251,12 @@ def plan(config: str, as_json: bool) -> None:
     from casewarden.sync.summary import cycle_json, print_cycle
     from casewarden.sync.wiring import Runtime
 
-    tick, stop = _progress()
-    with Runtime(load_deployment(config), with_channels=False, require_env=True, progress=tick) as rt:
-        try:
+    progress = _progress()
+    try:
+        with Runtime(load_deployment(config), with_channels=False, require_env=True, progress=progress) as rt:
             result = rt.engine.plan()
-        finally:
-            stop()
+    finally:
+        progress.close()
     if as_json:
         click.echo(json.dumps(cycle_json(result), indent=2))
     else:
@@ -310,14 +295,14 @@ def run(config: str, once: bool, every: str | None, as_json: bool, confirm: bool
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--every") from None
     deployment = load_deployment(config)
-    tick, stop = _progress() if not every else (None, lambda: None)
-    with Runtime(deployment, progress=tick) as rt:
+    with Runtime(deployment) as rt:
 
         def cycle() -> int:
+            progress = rt.engine.progress = _progress()
             try:
                 result = rt.engine.run_once(confirm=confirm)
             finally:
-                stop()
+                progress.close()
             if as_json:
                 click.echo(json.dumps(cycle_json(result)))
             else:

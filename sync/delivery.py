@@ -34,6 +34,7 @@ from casewarden.connectors.base import CycleBudget
 from casewarden.errors import NotifyError
 from casewarden.sync.deployment import Notifications
 from casewarden.sync.notify import Channel, Notification
+from casewarden.sync.progress import ProgressFn, no_progress
 from casewarden.sync.state import AuditRow, OutboxRow, StateStore
 
 log = logging.getLogger("casewarden.sync")
@@ -63,8 +64,10 @@ class Dispatcher:
         *,
         confirm: bool = False,
         check_lease: Callable[[], None] = lambda: None,
+        progress: ProgressFn = no_progress,
     ) -> None:
         self.state = state
+        self.progress = progress
         self.channels = channels
         self.settings = settings
         self.timer = timer
@@ -106,7 +109,10 @@ class Dispatcher:
             self._released.add(tracker)
         got = Drained()
         hold: list[OutboxRow] = []
-        for row in self.state.outbox_due(tracker, now):
+        due = self.state.outbox_due(tracker, now)
+        if due:  # the total: what was tried so far this cycle and what is owed now
+            self.progress("notifications sent", 0, self.attempted + len(due))
+        for row in due:
             age = now - row.created_at
             if age >= timedelta(seconds=self.settings.retry.max_age):
                 why = f"not delivered within {_span(self.settings.retry.max_age)} ({row.attempts} attempt(s))"
@@ -134,6 +140,7 @@ class Dispatcher:
                 hold.append(row)
                 continue
             self._send(tracker, run_id, now, row, channel, got)
+            self.progress("notifications sent", 1)
         if hold:
             with self.state.transaction() as db:
                 why = f"over notifications.max_per_cycle ({self.settings.max_per_cycle}); run --yes to send"

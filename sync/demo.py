@@ -12,7 +12,7 @@ import os
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +28,7 @@ from casewarden.policy.loader import load_policy
 from casewarden.sync.deployment import load_deployment
 from casewarden.sync.engine import CycleResult
 from casewarden.sync.init_files import write_init
+from casewarden.sync.progress import CycleProgress, no_progress
 from casewarden.sync.summary import print_cycle
 from casewarden.sync.terminal import cell, say
 from casewarden.sync.wiring import Runtime
@@ -44,6 +45,7 @@ def run_demo(
     keep: Path | None = None,
     now: datetime | None = None,
     report_format: str = "table",
+    progress: Callable[[], CycleProgress] | None = None,
 ) -> int:
     now = now or datetime.now(UTC)
     workdir = keep or Path(tempfile.mkdtemp(prefix="casewarden-demo-"))
@@ -77,17 +79,17 @@ def run_demo(
         Runtime(deployment, clock=lambda: now, environ={**os.environ, "CASEWARDEN_WEBHOOK_URL": url}) as rt,
     ):
         console.print(Rule("1. casewarden plan (changes nothing)"))
-        plan = rt.engine.plan()
+        plan = _watched(rt, progress, rt.engine.plan)
         print_cycle(plan, console)
         console.print(Rule("2. casewarden run --once"))
-        run = rt.engine.run_once()
+        run = _watched(rt, progress, rt.engine.run_once)
         print_cycle(run, console)
         _highlights(console, run)
         say(console, f"  notifications received by the demo's local webhook ({url}): {len(received)}")
         for body in received[:3]:
             say(console, f"    {body.get('text', '')}")
         console.print(Rule("3. casewarden run --once again: nothing changed, nothing written"))
-        again = rt.engine.run_once()
+        again = _watched(rt, progress, rt.engine.run_once)
         print_cycle(again, console)
         console.print(Rule("4. casewarden report"))
         from casewarden.sync.report import build_report, render_report
@@ -99,6 +101,20 @@ def run_demo(
         "  casewarden report --format html > report.html",
     )
     return 0 if not any(t.failed for t in run.trackers) else 1
+
+
+def _watched(
+    rt: Runtime, progress: Callable[[], CycleProgress] | None, step: Callable[[], CycleResult]
+) -> CycleResult:
+    """One cycle of the demo with its progress shown (cases read and written, notifications sent)."""
+    if progress is None:
+        return step()
+    shown = rt.engine.progress = progress()
+    try:
+        return step()
+    finally:
+        shown.close()
+        rt.engine.progress = no_progress
 
 
 @contextmanager

@@ -76,6 +76,7 @@ from casewarden.sync.planner import (
     plan_converged,
     simulate,
 )
+from casewarden.sync.progress import ProgressFn, no_progress
 from casewarden.sync.snapshot import decode, decode_with_counts, encode, fingerprint
 from casewarden.sync.state import AuditRow, StateStore, iso
 
@@ -180,7 +181,7 @@ class Engine:
         channels: Mapping[str, Channel],
         clock: Callable[[], datetime],
         *,
-        progress: Callable[[str, int], None] | None = None,
+        progress: ProgressFn | None = None,
         unavailable: Mapping[str, str] | None = None,
         lease_seconds: float = LEASE_SECONDS,
         timer: Callable[[], float] = time.monotonic,
@@ -191,7 +192,7 @@ class Engine:
         self.connectors = connectors
         self.channels = channels
         self.clock = clock
-        self.progress = progress or (lambda _label, _n: None)
+        self.progress: ProgressFn = progress or no_progress
         self.unavailable = dict(unavailable or {})
         self.lease_seconds = lease_seconds
         self.timer = timer  # monotonic seconds, for the notification time budget
@@ -204,6 +205,7 @@ class Engine:
         """Exactly what :meth:`run_once` would do now, without changing anything anywhere; notifications
         are counted as a run without ``confirm`` would send or hold them."""
         now = self.clock()
+        started = self.timer()
         self._dispatcher = self._new_dispatcher(confirm=False)
         try:
             results = [
@@ -211,12 +213,15 @@ class Engine:
             ]
         finally:
             self._dispatcher = None
-        return CycleResult(now, True, results)
+        result = CycleResult(now, True, results)
+        log_cycle(result, self.timer() - started)
+        return result
 
     def run_once(self, *, confirm: bool = False) -> CycleResult:
         """One cycle. ``confirm`` (``run --yes``) lifts ``notifications.max_per_cycle`` for this cycle and
         sends the notifications earlier cycles held over it."""
         now = self.clock()
+        started = self.timer()
         lease = f"deployment:{self.deployment.source}"
         self.state.acquire_lease(lease, now, self.lease_seconds)
         run_id = self.state.start_run(now, "run")
@@ -241,7 +246,9 @@ class Engine:
         )
         self.state.finish_run(run_id, self.clock(), "partial" if bad else "ok", _counts(results))
         self.state.release_lease(lease)
-        return CycleResult(now, False, results, run_id)
+        result = CycleResult(now, False, results, run_id)
+        log_cycle(result, self.timer() - started)
+        return result
 
     def _new_dispatcher(self, *, confirm: bool) -> Dispatcher:
         return Dispatcher(
@@ -251,6 +258,7 @@ class Engine:
             self.timer,
             confirm=confirm,
             check_lease=self._check_lease,
+            progress=self.progress,
         )
 
     # -- one tracker ----------------------------------------------------------------------------------
@@ -335,7 +343,7 @@ class Engine:
             fresh = [tc for tc in page.cases if tc.case.id not in seen]
             seen.update(tc.case.id for tc in fresh)
             out.read += len(fresh)
-            self.progress("read", len(fresh))
+            self.progress("cases read", len(fresh), getattr(page, "total", None))
             changed, unseen = self._changed(spec.name, fresh, now, salt, out)
             self._handle_page(
                 spec, conn, caps, changed, now, apply, run_id, out, page, salt, overlay, first_sight=unseen
@@ -466,7 +474,7 @@ class Engine:
             out.changes.extend(plan.changes)
             plans.append(plan)
             evaluated.append((read, ev))
-        self.progress("evaluated", len(cases))
+        self.progress("cases evaluated", len(cases))
         out.rebuilt += len(answered)
         # a case whose markers answer for side effects this state never recorded was handled by an earlier
         # run whose state is lost: it is never backfilled, so losing the state does not replay its past
@@ -496,7 +504,7 @@ class Engine:
         for i in range(0, len(groups), spec.batch_size):
             batch = groups[i : i + spec.batch_size]
             results.extend(_apply_batch(conn, batch))
-            self.progress("applied", len(batch))
+            self.progress("cases written", len(batch))  # cases, not changes: a batch is cases
         results = self._settle_unknown(spec.name, conn, results, out)
         out.results.extend(results)
         self._record(spec.name, run_id, now, evaluated, unplaced, results, page, gone, salt, sims or {})
@@ -785,6 +793,45 @@ def _outbox_rows(
 
 def _iso_opt(t: datetime | None) -> str | None:
     return iso(t) if t is not None else None
+
+
+def log_cycle(result: CycleResult, seconds: float) -> None:
+    """One structured record per cycle (a plan included): when, how long, and what it counted, so a log
+    shipper can chart cycles without parsing the summary. Its fields are the JSON log line's."""
+    trackers = result.trackers
+    counts: dict[str, object] = {
+        "event": "cycle",
+        "mode": "plan" if result.dry_run else "run",
+        "at": result.at.isoformat(),
+        "run_id": result.run_id,
+        "seconds": round(seconds, 3),
+        "trackers": len(trackers),
+        "read": sum(t.read for t in trackers),
+        "reevaluated": sum(t.reevaluated for t in trackers),
+        "evaluated": sum(t.evaluated for t in trackers),
+        "changes": sum(len(t.changes) for t in trackers),
+        "applied": sum(t.applied for t in trackers),
+        "failed": sum(len(t.failed) for t in trackers),
+        "skipped": sum(len(t.skipped) for t in trackers),
+        "notified": sum(t.notified for t in trackers),
+        "notify_failed": sum(len(t.notify_failed) for t in trackers),
+        "notify_given_up": sum(len(t.notify_given_up) for t in trackers),
+        "tracker_errors": sum(1 for t in trackers if t.error),
+    }
+    log.info(
+        "cycle %s: %s tracker(s), read %s case(s), evaluated %s, %s change(s) %s, %s failed, notified %s, "
+        "in %.1f s",
+        counts["mode"],
+        counts["trackers"],
+        counts["read"],
+        counts["evaluated"],
+        counts["changes"],
+        "planned" if result.dry_run else f"({counts['applied']} applied)",
+        counts["failed"],
+        counts["notified"],
+        seconds,
+        extra=counts,
+    )
 
 
 def _counts(results: Sequence[TrackerResult]) -> dict[str, int]:

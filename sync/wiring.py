@@ -26,6 +26,7 @@ from casewarden.sync.deployment import DUE_PREFIX, Deployment, TrackerSpec, unse
 from casewarden.sync.deployment_checks import check_deployment
 from casewarden.sync.engine import Engine
 from casewarden.sync.notify import Channel, build_channel
+from casewarden.sync.progress import ProgressFn
 from casewarden.sync.state import StateStore
 
 
@@ -138,7 +139,7 @@ class Runtime:
         clock: Callable[[], datetime] | None = None,
         environ: Mapping[str, str] | None = None,
         with_channels: bool = True,
-        progress: Callable[[str, int], None] | None = None,
+        progress: ProgressFn | None = None,
         require_env: bool | None = None,
     ):
         """``require_env`` (default: as ``with_channels``): every ``*_env`` variable the deployment

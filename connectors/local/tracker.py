@@ -849,14 +849,26 @@ class LocalTracker(Connector):
         cursor = TimeCursor.from_json(resume)
         since = cursor.at if cursor else None
         running = cursor
+        total: int | None = self._count_between(since, until)
         for page in self.pages_between(since, until):
             fresh = [tc for tc in page if not (running and running.is_seen(tc.case.id, tc.case.updated_at))]
             running = advance(running, [(tc.case.id, tc.case.updated_at) for tc in page], until)
             if fresh:
-                yield Page(fresh, running.to_json() if running else None)
+                yield Page(fresh, running.to_json() if running else None, total=total)
+                total = None
         gone = self._gone_between(since, until)
         if gone:
             yield Page([], running.to_json() if running else None, gone)
+
+    def _count_between(self, since: datetime | None, until: datetime) -> int:
+        """How many cases a read from ``since`` to ``until`` holds (an index range count), for progress."""
+        low, high = ("" if since is None else _iso(since)), _iso(until)
+        with self._lock:
+            (n,) = self._conn.execute(
+                f"SELECT COUNT(*) FROM cases WHERE updated_at >= ? AND updated_at <= ? AND {_NOT_GONE}",
+                (low, high),
+            ).fetchone()
+        return int(n)
 
     def _gone_between(self, since: datetime | None, until: datetime) -> list[Gone]:
         low, high = ("" if since is None else _iso(since)), _iso(until)
