@@ -72,6 +72,10 @@ def fail(label: str, messages: list[str], code: int, *, footer: str | None = Non
     sys.exit(code)
 
 
+class TrackerUnavailable(CasewardenError):
+    """A tracker a command needs could not be reached (exit 4)."""
+
+
 def _wants_json(args: list[str]) -> bool:
     """Whether the command line asked for JSON logs (read from the arguments: a usage error is found
     before any option has been parsed)."""
@@ -434,6 +438,52 @@ def bootstrap(config: str, do_apply: bool) -> None:
                 say(console, f"{spec.name}: {len(manual)} step(s) casewarden cannot do; see above")
     if failed:
         sys.exit(EXIT_TRACKER)
+
+
+@main.group("case")
+def case_group() -> None:
+    """Look at one case the way the policy sees it."""
+
+
+@case_group.command("explain")
+@click.argument("case_id", metavar="ID")
+@CONFIG_OPTION
+@click.option("--tracker", default=None, help="the tracker the case is on (default: the deployment's first)")
+@click.option("--at", "at", default=None, help="explain as of this ISO-8601 instant (default: now)")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def case_explain(case_id: str, config: str, tracker: str | None, at: str | None, fmt: str) -> None:
+    """The case's timeline, each target's clock with its pauses and calendar, why it is breached or when
+    it will be, its escalation level and what comes next. Reads the tracker; changes nothing."""
+    from casewarden.sync.case_explain import explain_case, explanation_json, print_explanation
+    from casewarden.sync.deployment import load_deployment
+    from casewarden.sync.wiring import Runtime
+
+    now = _parse_instant(at) if at else datetime.now(UTC)
+    deployment = load_deployment(config)
+    name = tracker or deployment.spec.trackers[0].name
+    try:
+        deployment.tracker(name)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc).split(": ", 1)[-1], param_hint="--tracker") from None
+    with Runtime(deployment, with_channels=False) as rt:
+        conn = rt.connectors.get(name)
+        if conn is None:
+            raise TrackerUnavailable(
+                f"{name}: {rt.unavailable.get(name, 'the connector could not be built')}"
+            )
+        found = conn.read_cases([case_id])
+        if not found:
+            raise click.BadParameter(f"no case '{case_id}' on tracker '{name}'", param_hint="ID")
+        tc = found[0]
+        explanation = explain_case(rt.policy, tc.case, now, url=tc.url)
+        explanation.problems = list(tc.problems)
+        keys = [str(a.key) for a in explanation.evaluation.due]
+        outbox = rt.state.outbox_states(name, keys)
+        explanation.done = {**rt.state.ledger_status(name, keys), **outbox}
+    if fmt == "json":
+        click.echo(json.dumps(explanation_json(explanation), indent=2))
+    else:
+        print_explanation(explanation, console)
 
 
 @main.group()

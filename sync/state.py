@@ -513,6 +513,11 @@ class StateStore:
         sql = "SELECT DISTINCT key FROM outbox WHERE tracker = ? AND key IN ({})"
         return {k for (k,) in self._where_in(sql, tracker, list(keys))}
 
+    def outbox_states(self, tracker: str, keys: Sequence[str]) -> dict[str, str]:
+        """key -> the outbox state of each notification among ``keys`` (of its first channel)."""
+        sql = "SELECT key, MIN(status) FROM outbox WHERE tracker = ? AND key IN ({}) GROUP BY key"
+        return dict(self._where_in(sql, tracker, list(keys)))
+
     def queue(
         self,
         db: sqlite3.Connection,
