@@ -236,14 +236,31 @@ def _tracker_type(value: str) -> str:
 @click.option("--force", is_flag=True, help="overwrite existing files")
 def init(preset: str, tracker: str, directory: Path, force: bool) -> None:
     """Write a commented policy.yaml and casewarden.yaml to start from."""
+    from casewarden.policy.located import plain
+    from casewarden.sync.deployment import load_deployment, named_variables
     from casewarden.sync.init_files import write_init
 
     policy_out, deploy_out = write_init(directory, preset, tracker, force=force)
-    say(
-        console,
-        f"wrote {policy_out} and {deploy_out}\nnext: casewarden doctor -c {deploy_out}; "
-        f"casewarden plan -c {deploy_out}",
-    )
+    written = load_deployment(deploy_out)
+    variables = list(dict.fromkeys(var for _at, var in named_variables(plain(written.tree))))
+    say(console, f"wrote {policy_out} and {deploy_out}")
+    say(console, ("next steps:", "bold"))
+    steps = []
+    if variables:
+        steps.append(
+            f"set the environment variable(s) {deploy_out.name} names (never in the file): {', '.join(variables)}"
+        )
+    steps.append(f"review {deploy_out.name}: tracker settings, level and status maps, channels and contacts")
+    commands = [
+        (f"casewarden doctor -c {deploy_out}", "connection, mappings, fields, channels (a test request)"),
+        (f"casewarden bootstrap -c {deploy_out} --apply", "create the fields and statuses casewarden writes"),
+        (f"casewarden plan -c {deploy_out}", "what a run would do; changes nothing"),
+        (f"casewarden run --once -c {deploy_out}", "one cycle (or --every: the schedule in the file)"),
+    ]
+    width = max(len(c) for c, _why in commands)
+    steps += [f"{c:<{width}}  {why}" for c, why in commands]
+    for i, step in enumerate(steps, 1):
+        say(console, f"  {i}. {step}")
 
 
 @main.command("plan")
@@ -272,7 +289,14 @@ def plan(config: str, as_json: bool) -> None:
 @main.command("run")
 @CONFIG_OPTION
 @click.option("--once", "once", is_flag=True, help="run one cycle and exit (the default)")
-@click.option("--every", "every", default=None, help="keep running, one cycle per interval: 30s, 5m, 1h")
+@click.option(
+    "--every",
+    "every",
+    is_flag=False,
+    flag_value="schedule",
+    default=None,
+    help="keep running, one cycle per interval (30s, 5m, 1h); --every alone: the file's schedule.every",
+)
 @click.option("--json", "as_json", is_flag=True, help="print each cycle's summary as JSON")
 @click.option(
     "--yes",
@@ -293,12 +317,14 @@ def run(config: str, once: bool, every: str | None, as_json: bool, confirm: bool
     if once and every:
         raise click.UsageError("use --once or --every, not both")
     seconds = None
-    if every:
+    if every and every != "schedule":
         try:
             seconds = parse_interval(every)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--every") from None
     deployment = load_deployment(config)
+    if every == "schedule":  # the deployment's schedule.every, checked when the file was loaded
+        seconds = parse_interval(deployment.spec.schedule.every)
     with Runtime(deployment) as rt:
 
         def cycle() -> int:

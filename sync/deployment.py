@@ -260,36 +260,37 @@ def parse_interval(text: str) -> int:
     return seconds
 
 
+def named_variables(data: Any, loc: Loc = ()) -> Iterator[tuple[Loc, str]]:
+    """(where, variable) for every environment variable a ``*_env`` setting names, at any depth
+    (``headers_env: {X-Token: VAR}`` names one per header)."""
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            here = (*loc, key)
+            if str(key).endswith("_env"):
+                names = value.items() if isinstance(value, Mapping) else [(None, value)]
+                for sub, var in names:
+                    if isinstance(var, str) and var:
+                        yield (here if sub is None else (*here, sub)), var
+            else:
+                yield from named_variables(value, here)
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from named_variables(value, (*loc, i))
+
+
 def unset_variables(deployment: Deployment, environ: Mapping[str, str] | None = None) -> list[Problem]:
     """A located problem for every ``*_env`` setting, at any depth, whose variable is unset or empty:
     found before a cycle starts (``plan`` too), not when a notification is first sent."""
     env = os.environ if environ is None else environ
-    problems: list[Problem] = []
-
-    def walk(node: Any, loc: Loc) -> None:
-        if isinstance(node, Mapping):
-            for key, value in node.items():
-                here = (*loc, key)
-                if str(key).endswith("_env"):
-                    names = value.items() if isinstance(value, Mapping) else [(None, value)]
-                    for sub, var in names:
-                        if isinstance(var, str) and var and not env.get(var):
-                            at = here if sub is None else (*here, sub)
-                            problems.append(
-                                deployment.problem(
-                                    at,
-                                    f"environment variable {var} is not set (or is empty); set it in the "
-                                    "environment casewarden runs in",
-                                )
-                            )
-                else:
-                    walk(value, here)
-        elif isinstance(node, list):
-            for i, value in enumerate(node):
-                walk(value, (*loc, i))
-
-    walk(plain(deployment.tree) if deployment.tree is not None else deployment.spec.model_dump(), ())
-    return problems
+    data = plain(deployment.tree) if deployment.tree is not None else deployment.spec.model_dump()
+    return [
+        deployment.problem(
+            at,
+            f"environment variable {var} is not set (or is empty); set it in the environment casewarden runs in",
+        )
+        for at, var in named_variables(data)
+        if not env.get(var)
+    ]
 
 
 def load_deployment(path: str | Path) -> Deployment:

@@ -114,3 +114,34 @@ def test_schedule_every_out_of_range_is_located() -> None:
     assert str(info.value).startswith("d.yaml:5:3: schedule.every:"), str(info.value)
     assert "at most 24h" in str(info.value)
     assert MAX_INTERVAL == 86400
+
+
+def test_init_prints_the_next_steps_with_bootstrap_and_the_variables(tmp_path: Path) -> None:
+    code, out, _err = invoke(["init", "--preset", "priority-lifecycle", "--dir", str(tmp_path)])
+    assert code == 0
+    steps = out.split("next steps:\n", 1)[1]
+    assert (
+        "1. set the environment variable(s) casewarden.yaml names (never in the file): CASEWARDEN_WEBHOOK_URL"
+        in steps
+    )
+    order = [steps.index(f"casewarden {c} -c") for c in ("doctor", "bootstrap", "plan", "run --once")]
+    assert order == sorted(order) and f"bootstrap -c {tmp_path / 'casewarden.yaml'} --apply" in steps
+
+
+def test_run_every_alone_takes_the_schedule_of_the_deployment(
+    deployment: Deployment,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config, env = deployment
+    config.write_text(config.read_text().replace("every: 5m", "every: 7m"))
+    asked: list[int] = []
+
+    def fake_run_every(seconds: int, cycle: object, **_k: object) -> int:
+        asked.append(seconds)
+        return 0
+
+    monkeypatch.setattr("casewarden.sync.scheduler.run_every", fake_run_every)
+    assert invoke(["run", "--every", "-c", str(config)], env)[0] == 0
+    assert invoke(["run", "-c", str(config), "--every"], env)[0] == 0
+    assert invoke(["run", "--every", "30s", "-c", str(config)], env)[0] == 0
+    assert asked == [420, 420, 30]
