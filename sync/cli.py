@@ -9,8 +9,10 @@ interrupted (Ctrl-C).
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -183,6 +185,30 @@ CONFIG_OPTION = click.option(
 )
 
 
+def output_format(*extra: str, default: str = "text") -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The one output-format flag, the same on every command that prints data: ``--format text|json``
+    (plus a command's own formats, e.g. report's csv and html); ``--json`` is short for ``--format json``.
+    The command receives ``fmt``."""
+    choices = ["text", "json", *extra]
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(command)
+        def wrapper(*args: object, json_flag: bool = False, fmt: str = default, **kwargs: object) -> None:
+            return command(*args, fmt="json" if json_flag else fmt, **kwargs)
+
+        wrapper = click.option("--json", "json_flag", is_flag=True, help="short for --format json")(wrapper)
+        return click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(choices),
+            default=default,
+            show_default=True,
+            help="text for people, json for scripts" + (f" (or {', '.join(extra)})" if extra else ""),
+        )(wrapper)
+
+    return decorate
+
+
 def _progress() -> CycleProgress:
     """Progress of a cycle on stderr: live when stderr is a terminal, log lines (INFO) otherwise."""
     from casewarden.sync.progress import CycleProgress
@@ -265,8 +291,8 @@ def init(preset: str, tracker: str, directory: Path, force: bool) -> None:
 
 @main.command("plan")
 @CONFIG_OPTION
-@click.option("--json", "as_json", is_flag=True)
-def plan(config: str, as_json: bool) -> None:
+@output_format()
+def plan(config: str, fmt: str) -> None:
     """Print exactly what 'run' would do now; changes nothing."""
     from casewarden.sync.deployment import load_deployment
     from casewarden.sync.summary import cycle_json, print_cycle
@@ -278,7 +304,7 @@ def plan(config: str, as_json: bool) -> None:
             result = rt.engine.plan()
     finally:
         progress.close()
-    if as_json:
+    if fmt == "json":
         click.echo(json.dumps(cycle_json(result), indent=2))
     else:
         print_cycle(result, console)
@@ -297,14 +323,14 @@ def plan(config: str, as_json: bool) -> None:
     default=None,
     help="keep running, one cycle per interval (30s, 5m, 1h); --every alone: the file's schedule.every",
 )
-@click.option("--json", "as_json", is_flag=True, help="print each cycle's summary as JSON")
+@output_format()
 @click.option(
     "--yes",
     "confirm",
     is_flag=True,
     help="send more than notifications.max_per_cycle in a cycle, and the notifications held over it",
 )
-def run(config: str, once: bool, every: str | None, as_json: bool, confirm: bool) -> None:
+def run(config: str, once: bool, every: str | None, fmt: str, confirm: bool) -> None:
     """Run sync cycles: exit 0 when all changes applied, 1 when some failed (or notifications failed,
     were given up or held over the cap), 3 when another runner holds the lock, 4 when a tracker could not
     be reached (the other trackers still ran), 5 when the state store cannot be read or written, 130 on
@@ -333,7 +359,7 @@ def run(config: str, once: bool, every: str | None, as_json: bool, confirm: bool
                 result = rt.engine.run_once(confirm=confirm)
             finally:
                 progress.close()
-            if as_json:
+            if fmt == "json":
                 click.echo(json.dumps(cycle_json(result)))
             else:
                 print_cycle(result, console)
@@ -356,13 +382,19 @@ def run(config: str, once: bool, every: str | None, as_json: bool, confirm: bool
 @click.option("--until", default=None, help="cases opened until this date or instant (default: now)")
 @click.option("--tracker", default=None, help="only this tracker")
 @click.option(
-    "--format", "fmt", type=click.Choice(["table", "csv", "json", "html"]), default="table", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "table", "csv", "json", "html"]),
+    default="table",
+    show_default=True,
+    help="table (or text: the same), csv, json, html",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="write to this file")
 def report(
     config: str, since: str | None, until: str | None, tracker: str | None, fmt: str, output: str | None
 ) -> None:
     """SLA attainment per level and target, breaches and how late, escalations reached."""
+    fmt = "table" if fmt == "text" else fmt
     from casewarden.sync.deployment import load_deployment
     from casewarden.sync.report import build_report, render_report
     from casewarden.sync.state import StateStore
@@ -407,18 +439,32 @@ def report(
 
 @main.command("doctor")
 @CONFIG_OPTION
-def doctor(config: str) -> None:
+@output_format()
+def doctor(config: str, fmt: str) -> None:
     """Check the deployment: connection, permissions, mapping of every level and status, fields present,
     notification channels; exit 1 if anything needs fixing."""
     from casewarden.sync.deployment import load_deployment
     from casewarden.sync.doctor import run_doctor
 
     checks = run_doctor(load_deployment(config))
-    for c in checks:
-        mark = ("ok  ", "green") if c.ok else ("FAIL", "red")
-        say(console, mark, f" {c.scope}: {c.name}" + (f" - {c.detail}" if c.detail else ""))
     bad = [c for c in checks if not c.ok]
-    say(console, f"{len(checks) - len(bad)} ok, {len(bad)} to fix")
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "ok": not bad,
+                    "checks": [
+                        {"scope": c.scope, "name": c.name, "ok": c.ok, "detail": c.detail} for c in checks
+                    ],
+                },
+                indent=2,
+            )
+        )
+    else:
+        for c in checks:
+            mark = ("ok  ", "green") if c.ok else ("FAIL", "red")
+            say(console, mark, f" {c.scope}: {c.name}" + (f" - {c.detail}" if c.detail else ""))
+        say(console, f"{len(checks) - len(bad)} ok, {len(bad)} to fix")
     if any(c.scope == "state" for c in bad):
         sys.exit(EXIT_STATE)  # the state store's own exit code, as 'run' would exit
     sys.exit(EXIT_PROBLEMS if bad else EXIT_OK)
@@ -427,22 +473,51 @@ def doctor(config: str) -> None:
 @main.command("bootstrap")
 @CONFIG_OPTION
 @click.option("--apply", "do_apply", is_flag=True, help="create what is missing (default: only show it)")
-def bootstrap(config: str, do_apply: bool) -> None:
+@output_format()
+def bootstrap(config: str, do_apply: bool, fmt: str) -> None:
     """Show, then with --apply create, the tracker fields and statuses the deployment needs."""
     from casewarden.sync.deployment import load_deployment
     from casewarden.sync.wiring import Runtime, needs
 
     failed = False
+    out: list[dict[str, object]] = []
+    text = fmt != "json"
     with Runtime(load_deployment(config), with_channels=False) as rt:
         for spec in rt.deployment.spec.trackers:
             conn = rt.connectors.get(spec.name)
             if conn is None:
                 say(err_console, ("error", "red"), f" {spec.name}: {rt.unavailable[spec.name]}")
+                out.append({"tracker": spec.name, "error": rt.unavailable[spec.name]})
                 failed = True
                 continue
             steps = conn.bootstrap_plan(needs(rt.policy, spec))
             missing = [s for s in steps if not s.exists and not s.manual]
             manual = [s for s in steps if not s.exists and s.manual]
+            created = 0
+            if do_apply and missing:
+                conn.bootstrap_apply(missing)
+                created = len(missing)
+            out.append(
+                {
+                    "tracker": spec.name,
+                    "steps": [
+                        {
+                            "kind": s.kind,
+                            "name": s.name,
+                            "exists": s.exists,
+                            "created": do_apply and not s.exists and not s.manual,
+                            "manual": s.manual or None,
+                            "detail": s.detail or None,
+                        }
+                        for s in steps
+                    ],
+                    "created": created,
+                    "missing": len(missing) - created,
+                    "manual": len(manual),
+                }
+            )
+            if not text:
+                continue
             for s in steps:
                 state = (
                     "exists "
@@ -455,13 +530,14 @@ def bootstrap(config: str, do_apply: bool) -> None:
                 )
             for s in manual:
                 say(console, f"    an admin must: {s.manual}")
-            if do_apply and missing:
-                conn.bootstrap_apply(missing)
-                say(console, f"{spec.name}: created {len(missing)}")
+            if created:
+                say(console, f"{spec.name}: created {created}")
             elif missing:
                 say(console, f"{spec.name}: {len(missing)} missing; run again with --apply to create them")
             if manual:
                 say(console, f"{spec.name}: {len(manual)} step(s) casewarden cannot do; see above")
+    if not text:
+        click.echo(json.dumps({"trackers": out}, indent=2))
     if failed:
         sys.exit(EXIT_TRACKER)
 
@@ -476,7 +552,7 @@ def case_group() -> None:
 @CONFIG_OPTION
 @click.option("--tracker", default=None, help="the tracker the case is on (default: the deployment's first)")
 @click.option("--at", "at", default=None, help="explain as of this ISO-8601 instant (default: now)")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@output_format()
 def case_explain(case_id: str, config: str, tracker: str | None, at: str | None, fmt: str) -> None:
     """The case's timeline, each target's clock with its pauses and calendar, why it is breached or when
     it will be, its escalation level and what comes next. Reads the tracker; changes nothing."""
@@ -519,36 +595,52 @@ def policy() -> None:
 
 @policy.command("validate")
 @click.argument("files", nargs=-1, required=True)
-def policy_validate(files: tuple[str, ...]) -> None:
+@output_format()
+def policy_validate(files: tuple[str, ...], fmt: str) -> None:
     """Check policy FILES (or preset names); exit 1 if any has a problem, listing every one."""
     failed = 0
+    results: list[dict[str, object]] = []
     for f in files:
         try:
             p = load_policy(f)
         except PolicyError as exc:
             failed += 1
-            for prob in exc.problems:
-                say(err_console, ("error", "red"), f" {prob}")
+            results.append({"file": f, "ok": False, "problems": [str(prob) for prob in exc.problems]})
+            if fmt != "json":
+                for prob in exc.problems:
+                    say(err_console, ("error", "red"), f" {prob}")
             continue
-        say(
-            console,
-            ("ok", "green"),
-            f" {f}: {p.name} ({len(p.levels)} levels, {len(p.statuses)} statuses, "
-            f"{len(p.calendars)} calendars, {len(p.paths)} escalation paths)",
-        )
+        counts = {"levels": len(p.levels), "statuses": len(p.statuses), "calendars": len(p.calendars)}
+        counts["escalation_paths"] = len(p.paths)
+        results.append({"file": f, "ok": True, "name": p.name, **counts})
+        if fmt != "json":
+            say(
+                console,
+                ("ok", "green"),
+                f" {f}: {p.name} ({len(p.levels)} levels, {len(p.statuses)} statuses, "
+                f"{len(p.calendars)} calendars, {len(p.paths)} escalation paths)",
+            )
+    if fmt == "json":
+        click.echo(json.dumps(results, indent=2))
     if failed:
-        say(err_console, f"{failed} of {len(files)} file(s) have problems.")
+        if fmt != "json":
+            say(err_console, f"{failed} of {len(files)} file(s) have problems.")
         sys.exit(EXIT_PROBLEMS)
 
 
 @policy.command("explain")
 @click.argument("file")
 @click.option(
-    "--format", "fmt", type=click.Choice(["table", "markdown", "json"]), default="table", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "table", "markdown", "json"]),
+    default="table",
+    show_default=True,
+    help="table (or text: the same), markdown, json",
 )
 def policy_explain(file: str, fmt: str) -> None:
     """Print the policy as tables: levels with targets and coverage, calendars, escalation, statuses."""
-    render_tables(explain(load_policy(file)), fmt, console)
+    render_tables(explain(load_policy(file)), "table" if fmt == "text" else fmt, console)
 
 
 @policy.command("schema")
@@ -563,13 +655,22 @@ def policy_schema() -> None:
 
 
 @policy.command("presets")
-def policy_presets() -> None:
+@output_format()
+def policy_presets(fmt: str) -> None:
     """List the bundled presets; a preset name works wherever a policy file does."""
+    listed = []
     for name in preset_names():
         p = load_policy(name)
         path = preset_path(name)
-        say(console, (name, "bold"), f"  {p.spec.policy.description}")
-        say(console, f"    source: {p.spec.policy.source}; file: {path}")
+        listed.append(
+            {"name": name, "description": p.spec.policy.description, "source": p.spec.policy.source}
+        )
+        listed[-1]["file"] = str(path)
+        if fmt != "json":
+            say(console, (name, "bold"), f"  {p.spec.policy.description}")
+            say(console, f"    source: {p.spec.policy.source}; file: {path}")
+    if fmt == "json":
+        click.echo(json.dumps(listed, indent=2))
 
 
 def _parse_instant(text: str) -> datetime:
@@ -589,12 +690,12 @@ def _parse_instant(text: str) -> datetime:
 @click.option("--level", "level", required=True, help="level id, name or alias")
 @click.option("--opened", required=True, help="ISO-8601 instant with its UTC offset")
 @click.option("--region", default=None, help="region (picks the business-hours calendar)")
-@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
-def due(policy_file: str, level: str, opened: str, region: str | None, as_json: bool) -> None:
+@output_format()
+def due(policy_file: str, level: str, opened: str, region: str | None, fmt: str) -> None:
     """When each target and escalation level falls for a case opened at OPENED that nobody touches."""
     pol = load_policy(policy_file)
     report = due_untouched(pol, level, _parse_instant(opened), region)
-    if as_json:
+    if fmt == "json":
         click.echo(
             json.dumps(
                 {
