@@ -140,7 +140,9 @@ class CliGroup(click.Group):
             fail("locked", [str(exc)], EXIT_LOCKED)
         except StateError as exc:
             fail("error", [str(exc)], EXIT_STATE)
-        except (ConfigError, CaseError) as exc:
+        except ConfigError as exc:  # every located problem on its own line
+            fail("error", [str(p) for p in exc.problems] or [str(exc)], EXIT_USAGE)
+        except CaseError as exc:
             fail("error", [str(exc)], EXIT_USAGE)
         except CasewardenError as exc:
             fail("error", [str(exc)], EXIT_TRACKER)
@@ -540,6 +542,66 @@ def bootstrap(config: str, do_apply: bool, fmt: str) -> None:
         click.echo(json.dumps({"trackers": out}, indent=2))
     if failed:
         sys.exit(EXIT_TRACKER)
+
+
+@main.group("tracker")
+def tracker_group() -> None:
+    """Load cases into the embedded (local) tracker: from a CSV or JSON file, or generated."""
+
+
+TRACKER_OPTION = click.option(
+    "--tracker",
+    default=None,
+    help="the local tracker to load into (default: the deployment's first local one)",
+)
+
+
+@tracker_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@CONFIG_OPTION
+@TRACKER_OPTION
+@output_format()
+def tracker_import(file: Path, config: str, tracker: str | None, fmt: str) -> None:
+    """Import the cases in FILE (.csv: one case a row; .json: a list of cases, with replies, status and
+    level changes). The whole file is checked first: nothing is imported unless every row is right."""
+    from casewarden.sync.deployment import load_deployment
+    from casewarden.sync.tracker_import import import_cases
+
+    deployment = load_deployment(config)
+    name, path, ids = import_cases(file, load_policy(deployment.policy_source), deployment, tracker)
+    _loaded(fmt, name, path, ids, f"imported {len(ids)} case(s) from {file}")
+
+
+@tracker_group.command("generate")
+@CONFIG_OPTION
+@TRACKER_OPTION
+@click.option("--cases", required=True, type=click.IntRange(1, 1_000_000), help="how many case histories")
+@click.option(
+    "--days", default=30, show_default=True, type=click.IntRange(1, 3650), help="opened over the last N days"
+)
+@click.option("--seed", default=0, show_default=True, type=int)
+@output_format()
+def tracker_generate(config: str, tracker: str | None, cases: int, days: int, seed: int, fmt: str) -> None:
+    """Generate realistic case histories for the deployment's policy (levels, statuses, milestones)."""
+    from casewarden.sync.deployment import load_deployment
+    from casewarden.sync.tracker_import import generate_cases
+
+    deployment = load_deployment(config)
+    pol = load_policy(deployment.policy_source)
+    name, path, ids = generate_cases(
+        pol, deployment, tracker, cases=cases, days=days, seed=seed, now=datetime.now(UTC)
+    )
+    _loaded(fmt, name, path, ids, f"generated {len(ids)} case(s) opened over the last {days} day(s)")
+
+
+def _loaded(fmt: str, tracker: str, path: Path, ids: list[str], what: str) -> None:
+    if fmt == "json":
+        click.echo(
+            json.dumps({"tracker": tracker, "path": str(path), "cases": len(ids), "ids": ids}, indent=2)
+        )
+        return
+    first = f" ({ids[0]} .. {ids[-1]})" if ids else ""
+    say(console, f"{tracker}: {what} into {path}{first}; next: casewarden plan")
 
 
 @main.group("case")

@@ -27,9 +27,12 @@ DATA_COMMANDS: list[list[str]] = [
     ["policy", "validate", PRESET],
     ["policy", "explain", PRESET],
     ["policy", "presets"],
+    ["tracker", "generate", "--cases", "3", "-c", "{config}"],
 ]
 #: Commands that print no data (they act, or print a schema that is JSON already).
-OTHER_COMMANDS = {("demo",), ("init",), ("policy",), ("case",), ("policy", "schema")}
+OTHER_COMMANDS = {("demo",), ("init",), ("policy",), ("case",), ("tracker",), ("policy", "schema")}
+#: tracker import prints data too; it needs a file (tests/test_tracker_import.py covers its formats)
+OTHER_COMMANDS.add(("tracker", "import"))
 
 
 def _all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -42,7 +45,7 @@ def _all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tupl
 
 
 def _name(args: list[str]) -> tuple[str, ...]:
-    return tuple(args[:2]) if args[0] in ("case", "policy") else (args[0],)
+    return tuple(args[:2]) if args[0] in ("case", "policy", "tracker") else (args[0],)
 
 
 def test_every_command_that_prints_data_is_listed() -> None:
