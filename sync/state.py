@@ -275,7 +275,13 @@ def check_header(path: Path) -> None:
     page_size = int.from_bytes(header[16:18], "big")
     page_size = 65536 if page_size == 1 else page_size
     pages = int.from_bytes(header[28:32], "big")
-    if pages and size < pages * page_size:
+    # SQLite trusts the header's page count only when its "valid for" counter matches the change counter;
+    # and a write-ahead log with frames in it may be a checkpoint a crash interrupted (the header already
+    # written, the file not yet grown), which SQLite completes from the log: neither is a cut file
+    valid = header[92:96] == header[24:28]
+    wal = path.with_name(path.name + "-wal")
+    logged = wal.exists() and wal.stat().st_size > 0
+    if valid and not logged and pages and size < pages * page_size:
         raise state_failure(
             path,
             sqlite3.DatabaseError(
