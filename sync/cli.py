@@ -1,8 +1,10 @@
 """The ``casewarden`` command line: a thin layer over the library.
 
-Every domain error is caught here and turned into a message that says what to do next; exit codes are
-stable so cron jobs and CI can act on them: 0 ok, 1 problems found (invalid policy, failed changes),
-2 usage or configuration error, 3 another runner holds the lock, 4 tracker unreachable.
+Every domain error is caught here and turned into one message that says what to do next (a JSON line
+with ``--log-format json``); exit codes are stable so cron jobs and CI can act on them (the table is in
+README.md, and a test checks each row): 0 ok, 1 problems found, 2 usage or configuration error, 3 another
+runner holds the lease, 4 tracker unreachable, 5 the state store cannot be read or written, 130
+interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -12,12 +14,19 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from casewarden.connectors.registry import connector_types
-from casewarden.errors import CaseError, CasewardenError, ConfigError, LockedError, PolicyError
+from casewarden.errors import (
+    CaseError,
+    CasewardenError,
+    ConfigError,
+    LockedError,
+    PolicyError,
+    StateError,
+)
 from casewarden.policy.explain import due_untouched, explain
 from casewarden.policy.loader import load_policy
 from casewarden.policy.presets import preset_names, preset_path
@@ -29,32 +38,113 @@ if TYPE_CHECKING:
     from rich.progress import TaskID
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_LOCKED, EXIT_TRACKER = 0, 1, 2, 3, 4
+EXIT_STATE = 5
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C
 
 # text from files and trackers is printed as it is, never as markup (see casewarden.sync.terminal)
 console = make_console()
 err_console = make_console(stderr=True)
 
 
+def _json_errors() -> bool:
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx is not None else None
+    return bool(root is not None and isinstance(root.obj, dict) and root.obj.get("log_format") == "json")
+
+
+def fail(label: str, messages: list[str], code: int, *, footer: str | None = None) -> NoReturn:
+    """Report an error and exit: ``label message`` lines for people, or with ``--log-format json`` one
+    JSON object per message on stderr (so a log shipper never meets a line it cannot parse)."""
+    if _json_errors():
+        for m in messages:
+            record: dict[str, object] = {
+                "ts": datetime.now(UTC).isoformat(),
+                "level": "error",
+                "logger": "casewarden.cli",
+            }
+            record.update({"msg": m, "kind": label, "exit_code": code})
+            click.echo(json.dumps(record), err=True)
+    else:
+        style = "yellow" if code == EXIT_LOCKED else "red"
+        for m in messages:
+            say(err_console, (label, style), f" {m}")
+        if footer:
+            say(err_console, footer)
+    sys.exit(code)
+
+
+def _wants_json(args: list[str]) -> bool:
+    """Whether the command line asked for JSON logs (read from the arguments: a usage error is found
+    before any option has been parsed)."""
+    for i, a in enumerate(args):
+        if a == "--":
+            break
+        if a == "--log-format=json" or (a == "--log-format" and args[i + 1 : i + 2] == ["json"]):
+            return True
+    return False
+
+
 class CliGroup(click.Group):
     """Maps casewarden errors to messages and exit codes in one place."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: list[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: object,
+    ) -> object:
+        """click's own ending, with two changes: Ctrl-C anywhere (parsing included) exits 130, not 1;
+        and with ``--log-format json`` a usage error is a JSON line too."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            rv = super().main(argv, prog_name, complete_var, False, **extra)
+        except click.ClickException as exc:
+            if not _wants_json(argv):
+                exc.show()
+                sys.exit(exc.exit_code)
+            record: dict[str, object] = {
+                "ts": datetime.now(UTC).isoformat(),
+                "level": "error",
+                "logger": "casewarden.cli",
+            }
+            record.update({"msg": exc.format_message(), "kind": "usage", "exit_code": exc.exit_code})
+            click.echo(json.dumps(record), err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort as exc:
+            if isinstance(exc.__cause__, KeyboardInterrupt):
+                sys.exit(EXIT_INTERRUPTED)
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else EXIT_OK)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except PolicyError as exc:
-            for p in exc.problems:
-                say(err_console, ("error", "red"), f" {p}")
-            say(err_console, f"{len(exc.problems)} problem(s) found.")
-            sys.exit(EXIT_PROBLEMS)
+            fail(
+                "error",
+                [str(p) for p in exc.problems],
+                EXIT_PROBLEMS,
+                footer=f"{len(exc.problems)} problem(s) found.",
+            )
         except LockedError as exc:
-            say(err_console, ("locked", "yellow"), f" {exc}")
-            sys.exit(EXIT_LOCKED)
+            fail("locked", [str(exc)], EXIT_LOCKED)
+        except StateError as exc:
+            fail("error", [str(exc)], EXIT_STATE)
         except (ConfigError, CaseError) as exc:
-            say(err_console, ("error", "red"), f" {exc}")
-            sys.exit(EXIT_USAGE)
+            fail("error", [str(exc)], EXIT_USAGE)
         except CasewardenError as exc:
-            say(err_console, ("error", "red"), f" {exc}")
-            sys.exit(EXIT_TRACKER)
+            fail("error", [str(exc)], EXIT_TRACKER)
+        except KeyboardInterrupt:
+            fail(
+                "interrupted",
+                ["stopped by Ctrl-C; the next run carries on from what was recorded"],
+                EXIT_INTERRUPTED,
+            )
 
 
 @click.group(cls=CliGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -72,8 +162,10 @@ class CliGroup(click.Group):
     default="warning",
     show_default=True,
 )
-def main(log_format: str, log_level: str) -> None:
+@click.pass_context
+def main(ctx: click.Context, log_format: str, log_level: str) -> None:
     """casewarden: support case handling policy as code, enforced on the trackers you already use."""
+    ctx.obj = {"log_format": log_format}
     setup_logging(log_format, log_level)
 
 
@@ -175,7 +267,7 @@ def plan(config: str, as_json: bool) -> None:
     from casewarden.sync.wiring import Runtime
 
     tick, stop = _progress()
-    with Runtime(load_deployment(config), with_channels=False, progress=tick) as rt:
+    with Runtime(load_deployment(config), with_channels=False, require_env=True, progress=tick) as rt:
         try:
             result = rt.engine.plan()
         finally:
@@ -202,7 +294,8 @@ def plan(config: str, as_json: bool) -> None:
 def run(config: str, once: bool, every: str | None, as_json: bool, confirm: bool) -> None:
     """Run sync cycles: exit 0 when all changes applied, 1 when some failed (or notifications failed,
     were given up or held over the cap), 3 when another runner holds the lock, 4 when a tracker could not
-    be reached (the other trackers still ran)."""
+    be reached (the other trackers still ran), 5 when the state store cannot be read or written, 130 on
+    Ctrl-C (with --every: the first stops after the cycle in progress, the second at once)."""
     from casewarden.sync.deployment import load_deployment, parse_interval
     from casewarden.sync.scheduler import run_every
     from casewarden.sync.summary import cycle_json, print_cycle
@@ -210,6 +303,12 @@ def run(config: str, once: bool, every: str | None, as_json: bool, confirm: bool
 
     if once and every:
         raise click.UsageError("use --once or --every, not both")
+    seconds = None
+    if every:
+        try:
+            seconds = parse_interval(every)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--every") from None
     deployment = load_deployment(config)
     tick, stop = _progress() if not every else (None, lambda: None)
     with Runtime(deployment, progress=tick) as rt:
@@ -230,11 +329,7 @@ def run(config: str, once: bool, every: str | None, as_json: bool, confirm: bool
             )
             return EXIT_PROBLEMS if failed else EXIT_OK
 
-        if every:
-            try:
-                seconds = parse_interval(every)
-            except ValueError as exc:
-                raise click.BadParameter(str(exc), param_hint="--every") from None
+        if seconds is not None:
             failures = run_every(seconds, cycle)
             sys.exit(EXIT_PROBLEMS if failures else EXIT_OK)
         sys.exit(cycle())
@@ -287,7 +382,19 @@ def report(
     from casewarden.sync.report import build_report, render_report
     from casewarden.sync.state import StateStore
 
+    if output:
+        # a missing folder is refused, not created: a typo in -o should not scatter reports around
+        folder = Path(output).parent
+        if not folder.is_dir():
+            raise click.BadParameter(
+                f"the folder {folder} does not exist; create it first, or write elsewhere", param_hint="-o"
+            )
     deployment = load_deployment(config)
+    if tracker is not None:
+        try:
+            deployment.tracker(tracker)
+        except ConfigError as exc:  # an empty report for a typo would look like a quiet month
+            raise click.BadParameter(str(exc).split(": ", 1)[-1], param_hint="--tracker") from None
     store = StateStore(deployment.state_path)
     try:
         rep = build_report(
@@ -301,8 +408,13 @@ def report(
     finally:
         store.close()
     if output:
-        with open(output, "w", encoding="utf-8", newline="") as fh:
-            render_report(rep, fmt, fh, None)  # type: ignore[arg-type]
+        try:
+            with open(output, "w", encoding="utf-8", newline="") as fh:
+                render_report(rep, fmt, fh, None)  # type: ignore[arg-type]
+        except OSError as exc:
+            raise click.BadParameter(
+                f"cannot write {output}: {exc.strerror or exc}", param_hint="-o"
+            ) from None
         say(console, f"wrote {output}")
     else:
         render_report(rep, fmt, None if fmt == "table" else sys.stdout, console)  # type: ignore[arg-type]
@@ -351,6 +463,8 @@ def doctor(config: str) -> None:
         say(console, mark, f" {c.scope}: {c.name}" + (f" - {c.detail}" if c.detail else ""))
     bad = [c for c in checks if not c.ok]
     say(console, f"{len(checks) - len(bad)} ok, {len(bad)} to fix")
+    if any(c.scope == "state" for c in bad):
+        sys.exit(EXIT_STATE)  # the state store's own exit code, as 'run' would exit
     sys.exit(EXIT_PROBLEMS if bad else EXIT_OK)
 
 

@@ -237,12 +237,59 @@ class Deployment:
         return locate(self.source, self.tree, loc, message)
 
 
+#: ``run --every`` and ``schedule.every`` run between once a second and once a day: a longer wait is a
+#: typo (``99999999h``) or a job for cron, and it would park a runner holding a process for years.
+MIN_INTERVAL, MAX_INTERVAL = 1, 86_400
+
+
 def parse_interval(text: str) -> int:
-    """'5m', '30s', '1h' -> seconds."""
-    m = re.fullmatch(r"\s*(\d+)\s*([smh])\s*", text)
-    if not m or int(m.group(1)) == 0:
-        raise ValueError(f"'{text}' is not an interval; write e.g. 30s, 5m, 1h")
-    return int(m.group(1)) * {"s": 1, "m": 60, "h": 3600}[m.group(2)]
+    """'30s', '5m', '1h', '10 minutes' -> whole seconds, from 1 second to 1 day."""
+    m = re.fullmatch(r"\s*(\d+)\s*([A-Za-z]+)\s*", str(text))
+    unit = m.group(2).lower() if m else ""
+    shown = str(text).strip() if len(str(text).strip()) <= 40 else str(text).strip()[:37] + "..."
+    if m is None or unit not in UNIT_SECONDS or UNIT_SECONDS[unit] > 86_400:
+        raise ValueError(f"'{shown}' is not an interval; write e.g. 30s, 5m, 1h or 10 minutes")
+    digits = m.group(1).lstrip("0") or "0"
+    seconds = int(digits) * int(UNIT_SECONDS[unit]) if len(digits) <= 12 else MAX_INTERVAL + 1
+    if seconds < MIN_INTERVAL:
+        raise ValueError(f"'{shown}' is too short an interval: at least 1s")
+    if seconds > MAX_INTERVAL:
+        raise ValueError(
+            f"'{shown}' is too long an interval: at most 24h (for rarer runs, use cron with 'run --once')"
+        )
+    return seconds
+
+
+def unset_variables(deployment: Deployment, environ: Mapping[str, str] | None = None) -> list[Problem]:
+    """A located problem for every ``*_env`` setting, at any depth, whose variable is unset or empty:
+    found before a cycle starts (``plan`` too), not when a notification is first sent."""
+    env = os.environ if environ is None else environ
+    problems: list[Problem] = []
+
+    def walk(node: Any, loc: Loc) -> None:
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                here = (*loc, key)
+                if str(key).endswith("_env"):
+                    names = value.items() if isinstance(value, Mapping) else [(None, value)]
+                    for sub, var in names:
+                        if isinstance(var, str) and var and not env.get(var):
+                            at = here if sub is None else (*here, sub)
+                            problems.append(
+                                deployment.problem(
+                                    at,
+                                    f"environment variable {var} is not set (or is empty); set it in the "
+                                    "environment casewarden runs in",
+                                )
+                            )
+                else:
+                    walk(value, here)
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, (*loc, i))
+
+    walk(plain(deployment.tree) if deployment.tree is not None else deployment.spec.model_dump(), ())
+    return problems
 
 
 def load_deployment(path: str | Path) -> Deployment:
@@ -269,10 +316,20 @@ def load_deployment_text(
         raise ConfigError(exc.problems) from None
     data = plain(tree)
     problems = [locate(filename, tree, loc, msg) for loc, msg in inline_secrets(data)]
+    secrets = [p.path for p in problems]
+
+    def besides_secrets(found: list[Problem]) -> list[Problem]:
+        """An inline secret is reported once, as a secret, not again as a key the schema does not know."""
+        return [
+            p for p in found if not any(p.path == s or p.path.startswith((s + ".", s + "[")) for s in secrets)
+        ]
+
     try:
         spec = DeploymentSpec.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(problems + from_validation(filename, tree, exc, DeploymentSpec)) from None
+        raise ConfigError(
+            problems + besides_secrets(from_validation(filename, tree, exc, DeploymentSpec))
+        ) from None
     names = [t.name for t in spec.trackers]
     connectors: dict[str, tuple[type[Connector], ConnectorSettings]] = {}
     for i, t in enumerate(spec.trackers):
@@ -288,7 +345,9 @@ def load_deployment_text(
         try:
             settings = cls.Settings.model_validate(t.settings)
         except ValidationError as exc:
-            problems += from_validation(filename, tree, exc, cls.Settings, ("trackers", i, "settings"))
+            problems += besides_secrets(
+                from_validation(filename, tree, exc, cls.Settings, ("trackers", i, "settings"))
+            )
             continue
         kinds = getattr(cls, "SOURCE_KINDS", None)
         for item, source in t.case_data.all():

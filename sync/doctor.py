@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from casewarden.connectors.base import ChangeKind, HealthCheck
-from casewarden.errors import CasewardenError
-from casewarden.sync.deployment import Deployment, TrackerSpec
+from casewarden.errors import CasewardenError, StateError
+from casewarden.sync.deployment import Deployment, TrackerSpec, unset_variables
 from casewarden.sync.notify import build_channel
 from casewarden.sync.state import StateStore
 from casewarden.sync.wiring import Runtime, name_map, needs
@@ -31,12 +31,19 @@ def run_doctor(deployment: Deployment, environ: Any = None, now: datetime | None
     now = now or datetime.now(UTC)
     try:
         rt = Runtime(deployment, environ=environ, with_channels=False)
+    except StateError:
+        raise  # the state store's own error and exit code, as every command reports it
     except CasewardenError as exc:
         return [Check("deployment", "load", False, str(exc))]
     with rt:
         pol = rt.policy
         checks.append(Check("policy", "load", True, f"{pol.name} from {deployment.policy_source}"))
+        checks.extend(
+            Check("environment", "variable", False, str(p)) for p in unset_variables(deployment, environ)
+        )
         checks.append(Check("state", "open", True, f"{deployment.state_path} (schema v{rt.state.version})"))
+        unwritable = rt.state.unwritable()
+        checks.append(Check("state", "writable", unwritable is None, unwritable or "run can record its work"))
         for spec in deployment.spec.trackers:
             checks.extend(_tracker_checks(rt, spec))
         notif = deployment.spec.notifications

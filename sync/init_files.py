@@ -8,7 +8,8 @@ from casewarden.connectors.base import Connector
 from casewarden.connectors.registry import connector_class
 from casewarden.errors import ConfigError
 from casewarden.policy.loader import load_policy
-from casewarden.policy.presets import preset_path
+from casewarden.policy.located import unknown_name
+from casewarden.policy.presets import preset_names, preset_path
 
 
 def _settings_block(cls: type[Connector]) -> str:
@@ -99,9 +100,8 @@ schedule:
 
 def write_init(directory: Path, preset: str, tracker: str, *, force: bool = False) -> tuple[Path, Path]:
     source = preset_path(preset)
-    if source is None:
-        load_policy(preset)  # raises the error that lists the presets
-        raise ConfigError(f"'{preset}' is not a preset")
+    if source is None:  # a usage error (exit 2), with did-you-mean, not a policy problem
+        raise ConfigError("--preset: " + unknown_name("preset", preset, preset_names()))
     directory.mkdir(parents=True, exist_ok=True)
     policy_out = directory / "policy.yaml"
     deploy_out = directory / "casewarden.yaml"

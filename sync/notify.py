@@ -631,6 +631,8 @@ _EMAIL_KEYS = _COMMON_KEYS | {
     "ca_file",
 }
 _WEBHOOK_KEYS = _COMMON_KEYS | {"url", "url_env", "headers_env"}
+#: The keys each channel type takes, for the checks at load (``deployment_checks``).
+CHANNEL_KEYS: dict[str, frozenset[str]] = {"email": _EMAIL_KEYS, "webhook": _WEBHOOK_KEYS}
 _SECRET_HINTS = {
     "password": "password_env",
     "username": "username_env",

@@ -25,7 +25,7 @@ import socket
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -164,19 +164,154 @@ class AuditRow:
     error: str | None = None
 
 
+def state_failure(path: Path, exc: BaseException) -> StateError:
+    """The one clear error for a state store that cannot be read or written, saying what to do.
+
+    SQLite tells what went wrong only in its message; the cases an admin meets are told apart here: a
+    file that is not (or no longer) a database, a read-only file or folder, a full disk. The message
+    holds the path and SQLite's own words, never data from the file."""
+    text = str(exc) or type(exc).__name__
+    low = text.lower()
+    if "locked" in low or "busy" in low:
+        return LockedError(f"the state store {path} is locked by another process")
+    if "not a database" in low or "malformed" in low or "corrupt" in low:
+        why = "is corrupt or not a casewarden state file"
+        fix = (
+            "move it aside and run again (casewarden rebuilds what it did from the tracker's markers, and "
+            "adopts the tracker again), or restore a backup"
+        )
+    elif "full" in low:
+        why = "cannot be written: the disk is full"
+        fix = "free some space on its disk, then run again"
+    elif isinstance(exc, PermissionError) or any(
+        w in low for w in ("readonly", "read-only", "permission", "unable to open", "access")
+    ):
+        why = "cannot be written (a read-only file or folder)"
+        fix = "let the user running casewarden write the file and its folder, or point 'state:' elsewhere"
+    else:
+        why = "cannot be read or written"
+        fix = "check the file and its disk"
+    return StateError(f"the state store {path} {why} ({text}); {fix}")
+
+
+class _Cursor(sqlite3.Cursor):
+    """A cursor whose SQLite failures are :class:`StateError` s (see :class:`_Connection`)."""
+
+    def _fail(self, exc: sqlite3.Error) -> StateError:
+        return state_failure(getattr(self.connection, "state_path", Path("?")), exc)
+
+    def execute(self, sql: str, parameters: Any = (), /) -> _Cursor:
+        try:
+            return super().execute(sql, parameters)
+        except sqlite3.Error as exc:
+            raise self._fail(exc) from None
+
+    def executemany(self, sql: str, seq_of_parameters: Any, /) -> _Cursor:
+        try:
+            return super().executemany(sql, seq_of_parameters)
+        except sqlite3.Error as exc:
+            raise self._fail(exc) from None
+
+    def fetchone(self) -> Any:
+        try:
+            return super().fetchone()
+        except sqlite3.Error as exc:
+            raise self._fail(exc) from None
+
+    def fetchall(self) -> list[Any]:
+        try:
+            return super().fetchall()
+        except sqlite3.Error as exc:
+            raise self._fail(exc) from None
+
+    def __next__(self) -> Any:
+        try:
+            return super().__next__()
+        except sqlite3.Error as exc:
+            raise self._fail(exc) from None
+
+
+class _Connection(sqlite3.Connection):
+    """The state store's connection: every SQLite failure (a corrupt or truncated file, a read-only file
+    or folder, a full disk, found at any statement, not only at open) becomes a :class:`StateError`
+    naming the file, so no layer above mistakes it for a tracker's failure or prints a traceback."""
+
+    state_path: Path
+
+    def cursor(self, factory: Any = _Cursor) -> Any:
+        return super().cursor(factory)
+
+    def execute(self, sql: str, parameters: Any = (), /) -> _Cursor:
+        cur: _Cursor = self.cursor()
+        return cur.execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> _Cursor:
+        cur: _Cursor = self.cursor()
+        return cur.executemany(sql, parameters)
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        except sqlite3.Error as exc:
+            raise state_failure(self.state_path, exc) from None
+
+
+def check_header(path: Path) -> None:
+    """Refuse a state file that is cut short before SQLite reads it: a truncated file opens without a
+    complaint and fails only when a statement reaches a missing page, or, worse, answers from the pages
+    that are left. The header (the first 100 bytes) says how many pages the file holds."""
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            return  # an empty file is an empty state store: rebuilt from the tracker's markers
+        with path.open("rb") as fh:
+            header = fh.read(100)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise state_failure(path, exc) from None
+    if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+        raise state_failure(path, sqlite3.DatabaseError("file is not a database"))
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    if pages and size < pages * page_size:
+        raise state_failure(
+            path,
+            sqlite3.DatabaseError(
+                f"database disk image is malformed: truncated to {size} of {pages * page_size} bytes"
+            ),
+        )
+
+
+class _Probed(Exception):
+    """Rolls the write probe back."""
+
+
 class StateStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        check_header(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
+            self.db = self._connect()
         except (OSError, sqlite3.Error) as exc:
-            raise StateError(f"cannot open the state store {self.path}: {exc}") from None
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.migrate()
+            raise state_failure(self.path, exc) from None
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+            self.migrate()
+        except BaseException:
+            self.db.close()
+            raise
+
+    def _connect(self) -> sqlite3.Connection:
+        """The connection (a seam for tests that simulate a full disk or a read-only file)."""
+        db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, factory=_Connection)
+        db.state_path = self.path
+        return db
 
     # -- schema -------------------------------------------------------------------------------------
     def migrate(self) -> int:
@@ -194,11 +329,22 @@ class StateStore:
                     for statement in filter(str.strip, sql.split(";")):
                         self.db.execute(statement)
                     self.db.execute("INSERT INTO migrations VALUES (?, ?)", (version, iso(datetime.now(UTC))))
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc):
-                raise LockedError(f"the state store {self.path} is locked by another process") from None
-            raise StateError(f"cannot migrate the state store {self.path}: {exc}") from None
+        except sqlite3.Error as exc:
+            raise state_failure(self.path, exc) from None
         return len(MIGRATIONS)
+
+    def unwritable(self) -> str | None:
+        """Why the store cannot be written (read-only file or folder, full disk), or None. Reading
+        commands work on a read-only store; ``run`` does not, and ``doctor`` says so beforehand."""
+        try:
+            with self.transaction() as db:
+                db.execute("CREATE TABLE IF NOT EXISTS write_probe (x INTEGER)")
+                db.execute("INSERT INTO write_probe VALUES (1)")
+                raise _Probed
+        except _Probed:
+            return None
+        except StateError as exc:
+            return str(exc)
 
     @property
     def version(self) -> int:
@@ -208,16 +354,15 @@ class StateStore:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One atomic unit; BEGIN IMMEDIATE takes the write lock up front so two writers fail fast."""
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise LockedError(f"the state store {self.path} is locked by another process") from None
-            raise
+        self.db.execute("BEGIN IMMEDIATE")  # a lock held by another writer: LockedError (state_failure)
         try:
             yield self.db
         except BaseException:
-            self.db.execute("ROLLBACK")
+            # SQLite may have rolled back already (a full disk, an I/O error); the error that brought us here
+            # is the one to report, not a failed ROLLBACK
+            if self.db.in_transaction:
+                with suppress(StateError):
+                    self.db.execute("ROLLBACK")
             raise
         else:
             self.db.execute("COMMIT")

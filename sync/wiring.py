@@ -22,7 +22,7 @@ from casewarden.connectors.mapping import NameMap
 from casewarden.errors import ConfigError, ConnectorError
 from casewarden.policy.compiled import Policy
 from casewarden.policy.loader import load_policy
-from casewarden.sync.deployment import DUE_PREFIX, Deployment, TrackerSpec
+from casewarden.sync.deployment import DUE_PREFIX, Deployment, TrackerSpec, unset_variables
 from casewarden.sync.deployment_checks import check_deployment
 from casewarden.sync.engine import Engine
 from casewarden.sync.notify import Channel, build_channel
@@ -115,6 +115,16 @@ def needs(policy: Policy, spec: TrackerSpec) -> BootstrapNeeds:
     return BootstrapNeeds(tuple(fields), statuses, levels)
 
 
+def _located(deployment: Deployment, index: int, exc: ConfigError) -> ConfigError:
+    """A connector's refusal of its settings, located in the deployment file: at the setting it names
+    (``exc.setting``, when the connector says) or at the tracker's ``settings``."""
+    if exc.problems:
+        return exc
+    setting = getattr(exc, "setting", None)
+    loc: tuple[str | int, ...] = ("trackers", index, "settings", *((setting,) if setting else ()))
+    return ConfigError([deployment.problem(loc, str(exc))])
+
+
 class Runtime:
     """Everything one command needs, opened together and closed together.
 
@@ -129,25 +139,31 @@ class Runtime:
         environ: Mapping[str, str] | None = None,
         with_channels: bool = True,
         progress: Callable[[str, int], None] | None = None,
+        require_env: bool | None = None,
     ):
+        """``require_env`` (default: as ``with_channels``): every ``*_env`` variable the deployment
+        names must be set; ``plan`` asks for it without building the channels."""
         self.deployment = deployment
         self.clock = clock or (lambda: datetime.now(UTC))
         self.policy = load_policy(deployment.policy_source)
         problems = check_deployment(deployment, self.policy)
+        if with_channels if require_env is None else require_env:
+            problems += unset_variables(deployment, environ)
         if problems:
             raise ConfigError(problems)
         self.connectors: dict[str, Connector] = {}
         self.unavailable: dict[str, str] = {}
-        self.state = StateStore(deployment.state_path)
         try:
-            for t in deployment.spec.trackers:
+            for i, t in enumerate(deployment.spec.trackers):
                 try:
                     self.connectors[t.name] = build_connector(deployment, t, self.policy, environ)
-                except ConfigError:
-                    raise
+                except ConfigError as exc:
+                    raise _located(deployment, i, exc) from None
                 except ConnectorError as exc:
                     self.unavailable[t.name] = str(exc)
             self.channels = build_channels(deployment, environ) if with_channels else {}
+            # opened last: a deployment with a mistake leaves no state file behind
+            self.state = StateStore(deployment.state_path)
         except BaseException:
             self.close()
             raise
@@ -165,7 +181,9 @@ class Runtime:
     def close(self) -> None:
         for c in self.connectors.values():
             c.close()
-        self.state.close()
+        state: StateStore | None = getattr(self, "state", None)  # not yet opened when building failed
+        if state is not None:
+            state.close()
 
     def __enter__(self) -> Runtime:
         return self

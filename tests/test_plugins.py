@@ -69,7 +69,10 @@ def test_init_plan_doctor_and_bootstrap_work_with_a_plugin(toy_plugin: Path, tmp
     assert "type: toy" in written and "shelf: B" in written, "init writes the settings the connector declares"
     config = str(work / "casewarden.yaml")
     assert runner.invoke(main, ["bootstrap", "--apply", "-c", config]).exit_code == 0
-    result = runner.invoke(main, ["plan", "-c", config])
+    # plan checks every *_env variable the deployment names is set (init's file names the webhook's)
+    result = runner.invoke(
+        main, ["plan", "-c", config], env={"CASEWARDEN_WEBHOOK_URL": "http://127.0.0.1:9/"}
+    )
     assert result.exit_code == 0, result.output
     result = runner.invoke(main, ["doctor", "-c", config])
     assert "ok   toy: database" in result.output and "ok   toy: levels mapped" in result.output, result.output

@@ -415,10 +415,12 @@ class LocalTracker(Connector):
         if not path.is_absolute():
             path = context.base_dir / path
         if not settings.create and not path.exists():
-            raise ConfigError(
+            error = ConfigError(
                 f"tracker '{context.tracker}': the embedded tracker file {path} does not exist "
                 "(check settings.path, or set 'create: true' to start an empty tracker)"
             )
+            error.setting = "path"  # type: ignore[attr-defined]  # located there in the deployment file
+            raise error
         return cls(
             path,
             url_base=settings.url_base,
