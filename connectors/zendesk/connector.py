@@ -1,0 +1,183 @@
+"""``ZendeskConnector``: the contract's hooks, each delegating to the module that does that one job.
+
+Markers live on the tickets themselves (see :mod:`casewarden.connectors.zendesk.markers`): every update
+that carries keyed changes also carries one private comment ending in a ``[casewarden:KEY]`` line per key,
+and the same keys in the update's audit metadata (``metadata.custom.casewarden``); a follow-up ticket
+carries its key in its ``external_id``. Nothing is kept in memory between processes.
+"""
+
+from __future__ import annotations
+
+import builtins
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import Any, ClassVar, Self
+
+import requests
+from zenpy import Zenpy
+
+from casewarden.connectors.base import (
+    BootstrapNeeds,
+    BootstrapStep,
+    Capabilities,
+    CaseChanges,
+    ChangeKind,
+    ChangeResult,
+    Connector,
+    ConnectorContext,
+    ConnectorSettings,
+    HealthCheck,
+    KnownCases,
+    NativeTimer,
+    Outcome,
+    Page,
+    Pending,
+    Resume,
+    TrackerCase,
+    nothing_known,
+)
+from casewarden.connectors.zendesk.client import BudgetedSession, build_zenpy
+from casewarden.connectors.zendesk.settings import PRIORITIES, SETTINGS_EXAMPLE, ZendeskSettings
+from casewarden.errors import ConfigError
+
+__all__ = ["ZendeskConnector"]
+
+#: link kinds Zendesk has natively: an incident of a problem ticket (the policy's child_of a master case)
+LINK_KINDS = frozenset({"child_of"})
+
+
+class ZendeskConnector(Connector):
+    """One Zendesk Support instance. ``session`` and ``sleep`` are test seams (the session must be a
+    :class:`BudgetedSession` or behave like one)."""
+
+    type: ClassVar[str] = "zendesk"
+    Settings: ClassVar[builtins.type[ConnectorSettings]] = ZendeskSettings
+    SETTINGS_EXAMPLE: ClassVar[str] = SETTINGS_EXAMPLE
+    NATIVE_SLA: ClassVar[bool] = True
+    SOURCE_KINDS: ClassVar[frozenset[str]] = frozenset(
+        {"native", "field", "tag", "tag_prefix", "organization_field", "requester_timezone"}
+    )
+    MARKERS: ClassVar[str] = (
+        "a private comment on the ticket ending in one [casewarden:KEY] line per key of the update (and the "
+        "keys in that update's audit metadata); a follow-up ticket's key in its external_id"
+    )
+
+    def __init__(
+        self,
+        settings: ZendeskSettings,
+        context: ConnectorContext,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.context = context
+        self.names = context.names
+        self.case_data = context.case_data
+        self.managed_fields = context.fields
+        self.sleep: Callable[[float], None] = sleep or time.sleep
+        self.session = session or BudgetedSession(
+            requests_per_minute=settings.requests_per_minute,
+            budget=context.budget,
+            max_wait=settings.max_wait,
+            sleep=self.sleep,
+        )
+        self.client: Zenpy = build_zenpy(settings, context.environ, self.session)
+        from casewarden.connectors.zendesk.catalogue import Catalogue
+
+        self.catalogue = Catalogue(self)
+
+    @classmethod
+    def from_deployment(cls, settings: ConnectorSettings, context: ConnectorContext) -> Self:
+        if not isinstance(settings, ZendeskSettings):  # pragma: no cover - the registry validates
+            raise ConfigError("zendesk settings expected")
+        return cls(settings, context)
+
+    @classmethod
+    def example_mapping(
+        cls, levels: Sequence[tuple[str, int]], statuses: Sequence[tuple[str, str]]
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """Levels onto Zendesk's four priorities by rank (the lowest ones share ``low``); statuses onto
+        custom statuses of the same name, the policy's closed statuses onto Zendesk's ``closed``."""
+        ranked = sorted(levels, key=lambda lv: lv[1])
+        level_map = {lv: PRIORITIES[min(i, len(PRIORITIES) - 1)] for i, (lv, _r) in enumerate(ranked)}
+        status_map = {st: ("closed" if cat == "closed" else st) for st, cat in statuses}
+        return level_map, status_map
+
+    # -- URLs ------------------------------------------------------------------------------------
+
+    def api_url(self, path: str) -> str:
+        return f"{self.settings.url}/api/v2/{path.lstrip('/')}"
+
+    def ticket_url(self, ticket_id: int | str) -> str:
+        return f"{self.settings.url}/agent/tickets/{ticket_id}"
+
+    def get_json(self, url: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A GET through zenpy's own transport (its session, its error checks and exceptions), answered
+        as the raw JSON: zenpy's objects drop the sideloads and the page boundaries the reader needs."""
+        response = self.client.tickets._get(url, raw_response=True, params=params)
+        body: dict[str, Any] = response.json()
+        return body
+
+    # -- the contract ----------------------------------------------------------------------------
+
+    def read_changed(
+        self, resume: Resume | None, until: datetime, known: KnownCases = nothing_known
+    ) -> Iterator[Page]:
+        from casewarden.connectors.zendesk.reading import read_changed
+
+        return read_changed(self, resume, until, known)
+
+    def read_cases(self, ids: Sequence[str]) -> list[TrackerCase]:
+        from casewarden.connectors.zendesk.reading import read_cases
+
+        return read_cases(self, ids)
+
+    def apply(self, batch: Sequence[CaseChanges]) -> list[ChangeResult]:
+        from casewarden.connectors.zendesk.writing import apply
+
+        return apply(self, batch)
+
+    def find_markers(self, case_ids: Sequence[str]) -> dict[str, set[str]]:
+        from casewarden.connectors.zendesk.markers import find_markers
+
+        return find_markers(self, case_ids)
+
+    def settle(self, pending: Sequence[Pending]) -> dict[str, Outcome]:
+        from casewarden.connectors.zendesk.markers import settle
+
+        return settle(self, pending)
+
+    def bootstrap_plan(self, needs: BootstrapNeeds) -> list[BootstrapStep]:
+        from casewarden.connectors.zendesk.bootstrap import plan
+
+        return plan(self, needs)
+
+    def bootstrap_apply(self, steps: Sequence[BootstrapStep]) -> None:
+        from casewarden.connectors.zendesk.bootstrap import apply_steps
+
+        apply_steps(self, steps)
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            supported=frozenset(ChangeKind),
+            link_kinds=LINK_KINDS,
+            notes=(
+                "links: only child_of (an incident of a problem ticket); Zendesk has no duplicate link",
+                "due instants are written to text fields as ISO-8601 UTC (Zendesk has no datetime field)",
+            ),
+        )
+
+    def health(self) -> list[HealthCheck]:
+        from casewarden.connectors.zendesk.health import checks
+
+        return checks(self)
+
+    def native_timers(self, case_ids: Sequence[str]) -> list[NativeTimer]:
+        from casewarden.connectors.zendesk.native_sla import timers
+
+        return timers(self, case_ids)
+
+    def close(self) -> None:
+        self.session.close()
