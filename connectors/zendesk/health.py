@@ -43,6 +43,8 @@ USABLE_TYPES: Mapping[FieldType, tuple[str, ...]] = {
     FieldType.NUMBER: ("integer", "decimal", "text"),
     FieldType.LABEL: ("tagger", "multiselect", "text"),
 }
+#: the types that can hold some value casewarden writes, for a field whose kind is not known
+ANY_VALUE_TYPES = ("text", "textarea", "regexp", "tagger", "integer", "decimal")
 _WHY_NOT = {
     "date": "a date field holds a day, not an instant; use a text (or regexp) field for ISO-8601 UTC",
     "checkbox": "a checkbox holds only yes/no",
@@ -89,15 +91,18 @@ class Wanted:
 
     ``level_field`` is None when levels are Zendesk priorities, else the title of the drop-down field
     that holds them; ``levels`` are the tracker values of the policy levels; ``statuses`` are (policy
-    status, Zendesk status name, policy category); ``fields`` are the managed fields with their kind;
+    status, Zendesk status name, policy category or "" when unknown); ``fields`` are the managed fields
+    with their kind (None: any value casewarden writes);
     ``uses_custom_statuses`` says the mapping needs custom statuses (a name that is not built in);
     ``native_sla`` says the deployment wants the SLA cross-check."""
 
     levels: Sequence[str] = ()
     level_field: str | None = None
     statuses: Sequence[tuple[str, str, str]] = ()
-    fields: Sequence[tuple[str, FieldType]] = ()
+    fields: Sequence[tuple[str, FieldType | None]] = ()
     native_sla: bool = True
+    #: the deployment maps statuses to custom statuses (``custom_statuses: true``), else built-in ones
+    custom_statuses: bool = True
 
 
 # ------------------------------------------------------------------------------------------------
@@ -314,20 +319,26 @@ def status_checks(inst: Instance, wanted: Wanted) -> list[HealthCheck]:
         return [HealthCheck("statuses resolve", False, f"custom statuses: {inst.errors['custom statuses']}")]
     problems: list[str] = []
     for policy_name, name, category in wanted.statuses:
+        if not wanted.custom_statuses and name.strip().lower() not in BUILTIN_STATUSES:
+            problems.append(
+                f"{policy_name} -> '{name}' is not a built-in status (new, open, pending, hold, solved, "
+                "closed), and the settings say custom_statuses: false"
+            )
+            continue
         matches = [
             s for s in inst.statuses if s.agent_label.strip().lower() == name.strip().lower() and s.active
         ]
         if matches:
             cats = {s.category for s in matches}
             wanted_cat = "solved" if category == "closed" else category
-            if wanted_cat not in cats:
+            if category and wanted_cat not in cats:
                 problems.append(
                     f"{policy_name} -> '{name}' is a {'/'.join(sorted(cats))} status, the policy says {category}"
                 )
             continue
         builtin = BUILTIN_STATUSES.get(name.strip().lower())
         if builtin is not None:
-            if builtin != category and not (category == "closed" and builtin == "solved"):
+            if category and builtin != category and not (category == "closed" and builtin == "solved"):
                 problems.append(
                     f"{policy_name} -> '{name}' is Zendesk's {builtin} status, the policy says {category}"
                 )
@@ -350,7 +361,7 @@ def field_checks(inst: Instance, wanted: Wanted) -> list[HealthCheck]:
     out: list[HealthCheck] = []
     for title, kind in wanted.fields:
         found = _find_field(inst, title)
-        usable = USABLE_TYPES.get(kind, ())
+        usable = ANY_VALUE_TYPES if kind is None else USABLE_TYPES.get(kind, ())
         if found is None:
             out.append(
                 HealthCheck(f"field {title}", False, "does not exist: run 'casewarden bootstrap --apply'")
@@ -358,7 +369,8 @@ def field_checks(inst: Instance, wanted: Wanted) -> list[HealthCheck]:
         elif not found.active:
             out.append(HealthCheck(f"field {title}", False, "is inactive: activate it in Admin Center"))
         elif found.type not in usable:
-            why = _WHY_NOT.get(found.type, f"a {found.type} field cannot hold a {kind.value} value")
+            what = "what casewarden writes" if kind is None else f"a {kind.value} value"
+            why = _WHY_NOT.get(found.type, f"a {found.type} field cannot hold {what}")
             out.append(
                 HealthCheck(
                     f"field {title}",
@@ -384,9 +396,30 @@ def all_checks(inst: Instance, wanted: Wanted) -> list[HealthCheck]:
     ]
 
 
+def wanted_of(conn: Any) -> Wanted:
+    """What a connector's deployment maps: its level and status maps, the level drop-down and the
+    managed fields (kinds unknown here: ``bootstrap_plan`` checks them against the typed needs)."""
+    names = getattr(conn, "names", None)
+    settings = getattr(conn, "settings", None)
+    level_field = getattr(settings, "level_field", None)
+    levels = tuple(names.tracker_levels()) if names is not None else ()
+    statuses = tuple((p, t, "") for p, t in names.tracker_statuses()) if names is not None else ()
+    fields: list[tuple[str, FieldType | None]] = [(f, None) for f in getattr(conn, "managed_fields", ())]
+    return Wanted(
+        levels,
+        level_field,
+        statuses,
+        fields,
+        native_sla=bool(getattr(conn, "NATIVE_SLA", True)),
+        custom_statuses=bool(getattr(settings, "custom_statuses", True)),
+    )
+
+
 def checks(conn: _Connected, wanted: Wanted | None = None) -> list[HealthCheck]:
     """Every check, in the order an admin fixes them: token, role, plan features, mappings, fields."""
-    return all_checks(read_instance(conn.client), wanted or Wanted())
+    settings = getattr(conn, "settings", None)
+    base_url = getattr(settings, "url", None)
+    return all_checks(read_instance(conn.client, base_url), wanted or wanted_of(conn))
 
 
 __all__ = [
@@ -400,4 +433,5 @@ __all__ = [
     "all_checks",
     "checks",
     "read_instance",
+    "wanted_of",
 ]
