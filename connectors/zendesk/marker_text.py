@@ -1,0 +1,30 @@
+"""How markers are written into, and read out of, comment bodies (no I/O: see :mod:`.markers`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from casewarden.connectors.base import MARKER_PREFIX, marker_text
+
+__all__ = ["RECORD_HEADER", "is_record_only", "keys_in", "with_markers"]
+
+#: the first line of a private comment casewarden adds only to record keyed changes (no note asked)
+RECORD_HEADER = "casewarden recorded this update."
+_LINE = re.compile(r"^[ \t]*\[" + re.escape(MARKER_PREFIX) + r"([^\]\r\n]+)\][ \t]*\r?$", re.MULTILINE)
+
+
+def keys_in(body: str) -> set[str]:
+    return set(_LINE.findall(body)) if "[" + MARKER_PREFIX in body else set()
+
+
+def with_markers(texts: Sequence[str], keys: Sequence[str]) -> str:
+    """One comment body: the notes' texts (or the record header), then one marker line per key."""
+    parts = [t for t in texts if t] or [RECORD_HEADER]
+    return "\n\n".join(parts) + "".join(f"\n{marker_text(k)}" for k in keys)
+
+
+def is_record_only(body: str) -> bool:
+    """A comment that only records keys: not a reply anyone wrote, so not part of the timeline."""
+    rest = _LINE.sub("", body).strip()
+    return rest in ("", RECORD_HEADER)
