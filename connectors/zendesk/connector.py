@@ -163,9 +163,11 @@ class ZendeskConnector(Connector):
         return Capabilities(
             supported=frozenset(ChangeKind),
             link_kinds=LINK_KINDS,
+            frozen_categories=frozenset({"closed"}),
             notes=(
                 "links: only child_of (an incident of a problem ticket); Zendesk has no duplicate link",
                 "due instants are written to text fields as ISO-8601 UTC (Zendesk has no datetime field)",
+                "closed tickets take no change (Zendesk keeps them final): casewarden plans none for them",
             ),
         )
 

@@ -25,14 +25,14 @@ import requests
 import responses
 from requests import PreparedRequest
 
-from casewarden.connectors.base import ConnectorContext
+from casewarden.connectors.base import BootstrapNeeds, ConnectorContext, FieldType, NeededField
 from casewarden.connectors.mapping import NameMap
 from casewarden.connectors.sources import CaseSources
 from casewarden.connectors.zendesk import ZendeskConnector, ZendeskSettings
 from casewarden.policy.case import Author
 from casewarden.policy.loader import load_policy_text
 from casewarden.sync.deployment import TrackerSpec
-from casewarden.sync.wiring import managed_fields
+from casewarden.sync.wiring import managed_fields, needs
 from tests.fakes.zendesk import FakeZendesk
 from tests.fakes.zendesk.records import to_second
 from tests.trackers import LEVELS, STATUSES, SUITE_POLICY
@@ -288,6 +288,13 @@ class ZendeskHarness:
         return set() if ticket is None else {self.fake.users[u].email for u in ticket.follower_ids}
 
 
+def _needs() -> BootstrapNeeds:
+    policy = load_policy_text(SUITE_POLICY)
+    suite = needs(policy, TrackerSpec(name="suite", type="zendesk", levels=LEVEL_MAP, statuses=STATUS_MAP))
+    extra = (NeededField("cw_next_due", FieldType.DATETIME), NeededField("cw_breached", FieldType.TEXT))
+    return BootstrapNeeds(suite.fields + extra, suite.statuses, suite.levels)
+
+
 def _managed() -> tuple[str, ...]:
     policy = load_policy_text(SUITE_POLICY)
     names = [name for _logical, name in managed_fields(policy, TrackerSpec(name="suite", type="zendesk"))]
@@ -311,6 +318,10 @@ class ZendeskUnderTest:
         self.harness = ZendeskHarness(self.fake)
         self.fields = _managed()
         self._made: list[ZendeskConnector] = []
+        # an instance an admin has bootstrapped (doctor's field checks pass); bootstrap itself is proved
+        # by the contract suite's idempotence test and tests/test_zendesk_writing.py
+        setup = self.connector()
+        setup.bootstrap_apply(setup.bootstrap_plan(_needs()))
 
     def settings(self) -> ZendeskSettings:
         return ZendeskSettings(
@@ -352,7 +363,11 @@ class ZendeskUnderTest:
             "statuses": STATUS_MAP,
             "case_data": CASE_DATA,
         }
-        return "  - " + json.dumps(entry) + "\n"
+        # block style, one flow (JSON) value per key, so a caller can append more keys of the entry
+        lines = [
+            f"{'  - ' if i == 0 else '    '}{k}: {json.dumps(v)}" for i, (k, v) in enumerate(entry.items())
+        ]
+        return "\n".join(lines) + "\n"
 
     def close(self) -> None:
         for conn in self._made:
