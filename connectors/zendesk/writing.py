@@ -316,7 +316,7 @@ class _Writer:
 
     def _poll(self, job_id: str) -> dict[str, Any] | None:
         settings = self.conn.settings
-        clock = time.monotonic
+        clock = getattr(self.conn.session, "clock", time.monotonic)  # the cycle budget's clock
         deadline = clock() + settings.job_deadline
         budget_deadline = self.conn.context.budget.deadline()
         if budget_deadline is not None:
