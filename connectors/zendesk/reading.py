@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -87,6 +87,8 @@ class Events:
     steps: dict[int, list[Step]] = field(default_factory=lambda: defaultdict(list))
     at: int = 0
     seen: tuple[int, ...] = ()
+    #: the export was read to its end (not cut short to leave time for the ticket pages)
+    complete: bool = True
 
 
 def _start(conn: ZendeskConnector) -> int:
@@ -95,8 +97,11 @@ def _start(conn: ZendeskConnector) -> int:
     return min(int(wanted.timestamp()), latest) if wanted is not None else 0
 
 
-def read_events(conn: ZendeskConnector, start: int, seen: Sequence[int]) -> Events:
-    """Every update after (``start``, ``seen``), paging on ``end_time``; duplicates are dropped."""
+def read_events(
+    conn: ZendeskConnector, start: int, seen: Sequence[int], enough: Callable[[], bool] | None = None
+) -> Events:
+    """Every update after (``start``, ``seen``), paging on ``end_time``; duplicates are dropped.
+    ``enough`` is asked after each page: True stops the read there (``complete`` False)."""
     out = Events(at=start)
     read: set[int] = set(seen)
     at_last: set[int] = set(seen)
@@ -124,6 +129,9 @@ def read_events(conn: ZendeskConnector, start: int, seen: Sequence[int]) -> Even
             int(e["id"]) for e in body.get("ticket_events") or [] if int(e.get("timestamp", -1)) == end
         }
         if body.get("end_of_stream") or not body.get("next_page"):
+            break
+        if enough is not None and enough():
+            out.complete = False
             break
         url = body["next_page"]
     out.seen = tuple(sorted(at_last))
@@ -202,14 +210,19 @@ def read_changed(
     exports end a minute before each request, which is never after the engine's cycle started."""
     conn.catalogue.refresh()
     position = Position.parse(resume, _start(conn))
-    events = read_events(conn, position.events_at, position.events_seen)
+    budget = conn.context.budget
+    # the events export may take at most half of what is left of the cycle, so the ticket pages it
+    # describes can still be given (a backfill over a big instance then takes several cycles)
+    half = budget.remaining() / 2
+    events = read_events(conn, position.events_at, position.events_seen, lambda: budget.remaining() < half)
     pages = _Pages(conn, known, events, position.events_at)
     emitted: set[int] = set()
     cursor = position.cursor
     upto = position.tickets_upto
-    budget = conn.context.budget
     for body in export_pages(conn, position):
         tickets = body.get("tickets") or []
+        if not events.complete and any(int(t.get("generated_timestamp") or 0) > events.at for t in tickets):
+            break  # changed after the events read so far: next cycle, with their updates
         pages.people.add(body)
         cursor = body.get("after_cursor") or cursor
         page_cases, page_gone = pages.cases(tickets)
@@ -226,7 +239,7 @@ def read_changed(
     leftovers = [
         tid
         for tid, steps in events.steps.items()
-        if tid not in emitted and any(unix(s.at) > position.tickets_upto for s in steps)
+        if events.complete and tid not in emitted and any(unix(s.at) > position.tickets_upto for s in steps)
     ]
     cases: list[TrackerCase] = []
     gone: list[Gone] = []
