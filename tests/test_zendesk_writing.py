@@ -18,6 +18,7 @@ from casewarden.connectors.base import (
     Outcome,
     Pending,
 )
+from casewarden.connectors.mapping import NameMap
 from casewarden.connectors.zendesk import ZendeskConnector
 from tests import zendesk_core_fixtures as zc
 from tests.fakes.zendesk import FakeZendesk, User
@@ -220,3 +221,51 @@ def test_bootstrap_adopts_by_name_and_never_duplicates(
     connector(fake).bootstrap_apply(steps)
     assert [o.name for o in level.options] == ["S1", "S2", "S3"]
     assert all(s.exists for s in connector(fake).bootstrap_plan(more))
+
+
+def test_levels_in_a_drop_down_and_built_in_statuses(
+    fake: FakeZendesk, rsps: responses.RequestsMock, people: tuple[User, User]
+) -> None:
+    """A deployment that keeps levels in its own drop-down and uses Zendesk's built-in statuses."""
+    fake.mount(rsps)
+    customer, _agent = people
+    names = NameMap(
+        {"S1": "Sev 1", "S3": "Sev 3"},
+        {"New": "new", "Open": "open", "Pending": "pending", "Solved": "solved"},
+        policy_levels=["S1", "S3"],
+        policy_statuses=["New", "Open", "Pending", "Solved"],
+    )
+    conn = connector(fake, level_field="Severity", custom_statuses=False, names=names)
+    needs = BootstrapNeeds(fields=(), statuses=(NeededStatus("Open", "open", "Open"),), levels=("S1", "S3"))
+    conn.bootstrap_apply(conn.bootstrap_plan(needs))
+    severity = next(f for f in fake.ticket_fields.values() if f.title == "Severity")
+    assert [o.name for o in severity.options] == ["Sev 1", "Sev 3"]
+    ticket = fake.create_ticket(
+        "t",
+        "x",
+        requester=customer,
+        created_at=T0,
+        custom_fields=[{"id": severity.id, "value": "severity_sev_3"}],
+    )
+    fake.now = T0 + 10 * MINUTE
+    tid = str(ticket.id)
+    results = apply(
+        conn, Change(tid, ChangeKind.SET_LEVEL, "S1"), Change(tid, ChangeKind.SET_STATUS, "Pending")
+    )
+    assert all(r.ok for r in results), results
+    assert fake.tickets[ticket.id].custom_fields[severity.id] == "severity_sev_1"
+    assert fake.tickets[ticket.id].status == "pending"
+    [case] = conn.read_cases([tid])
+    assert [lv.level for lv in case.case.level_history] == ["S3", "S1"]
+    assert [st.status for st in case.case.status_history] == ["New", "Pending"]
+    assert case.problems == ()
+
+
+def test_oauth_tokens_are_sent_as_bearer(fake: FakeZendesk) -> None:
+    from casewarden.connectors.base import ConnectorContext
+    from casewarden.connectors.zendesk import ZendeskSettings
+
+    settings = ZendeskSettings(subdomain="acme", oauth_token_env="ZD_OAUTH")
+    conn = ZendeskConnector(settings, ConnectorContext("zd", NameMap(), environ={"ZD_OAUTH": "t0k"}))
+    assert conn.session.headers["Authorization"] == "Bearer t0k"
+    assert "t0k" not in repr(conn.settings)

@@ -47,6 +47,7 @@ def connector(
     budget: CycleBudget | None = None,
     fields: tuple[str, ...] = (),
     case_data: dict[str, Any] | None = None,
+    names: NameMap | None = None,
     **settings: Any,
 ) -> ZendeskConnector:
     time = time or FakeTime(fake)
@@ -61,7 +62,7 @@ def connector(
     config = ZendeskSettings(**merged)
     context = ConnectorContext(
         tracker="zd",
-        names=NameMap(LEVELS, STATUSES, policy_levels=list(LEVELS), policy_statuses=list(STATUSES)),
+        names=names or NameMap(LEVELS, STATUSES, policy_levels=list(LEVELS), policy_statuses=list(STATUSES)),
         case_data=CaseSources.model_validate(case_data or {}),
         fields=fields,
         environ={TOKEN_ENV: fake.api_token},
