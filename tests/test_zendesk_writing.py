@@ -269,3 +269,20 @@ def test_oauth_tokens_are_sent_as_bearer(fake: FakeZendesk) -> None:
     conn = ZendeskConnector(settings, ConnectorContext("zd", NameMap(), environ={"ZD_OAUTH": "t0k"}))
     assert conn.session.headers["Authorization"] == "Bearer t0k"
     assert "t0k" not in repr(conn.settings)
+
+
+def test_markers_of_a_first_read_cost_no_call_and_a_write_is_never_missed(
+    fake: FakeZendesk, rsps: responses.RequestsMock, people: tuple[User, User]
+) -> None:
+    fake.mount(rsps)
+    customer, _ = people
+    a, b = tickets(fake, customer, 2)
+    conn = connector(fake)
+    for _page in conn.read_changed(None, T0 + 99 * MINUTE):
+        pass
+    before = len(fake.log)
+    assert conn.find_markers([a, b]) == {}
+    assert len(fake.log) == before, "answered from the read that just gave both whole histories"
+    key = f"{a}:note:1"
+    assert all(r.ok for r in apply(conn, Change(a, ChangeKind.ADD_NOTE, "Escalated.", key=key)))
+    assert conn.find_markers([a, b]) == {a: {key}}

@@ -87,6 +87,9 @@ class ZendeskConnector(Connector):
         from casewarden.connectors.zendesk.catalogue import Catalogue
 
         self.catalogue = Catalogue(self)
+        #: keys recorded on tickets whose whole history the current read gave (see markers.py); a write
+        #: through this connector forgets its tickets, so the answer never misses a marker it left
+        self.seen_markers: dict[int, frozenset[str]] = {}
 
     @classmethod
     def from_deployment(cls, settings: ConnectorSettings, context: ConnectorContext) -> Self:
@@ -137,6 +140,9 @@ class ZendeskConnector(Connector):
     def apply(self, batch: Sequence[CaseChanges]) -> list[ChangeResult]:
         from casewarden.connectors.zendesk.writing import apply
 
+        for group in batch:
+            if group.case_id.isdigit():
+                self.seen_markers.pop(int(group.case_id), None)
         return apply(self, batch)
 
     def find_markers(self, case_ids: Sequence[str]) -> dict[str, set[str]]:

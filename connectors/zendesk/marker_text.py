@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from casewarden.connectors.base import MARKER_PREFIX, marker_text
 
-__all__ = ["RECORD_HEADER", "is_record_only", "keys_in", "with_markers"]
+if TYPE_CHECKING:
+    from casewarden.connectors.zendesk.steps import Step
+
+__all__ = ["RECORD_HEADER", "is_record_only", "keys_in", "keys_of_steps", "with_markers"]
 
 #: the first line of a private comment casewarden adds only to record keyed changes (no note asked)
 RECORD_HEADER = "casewarden recorded this update."
@@ -28,3 +32,13 @@ def is_record_only(body: str) -> bool:
     """A comment that only records keys: not a reply anyone wrote, so not part of the timeline."""
     rest = _LINE.sub("", body).strip()
     return rest in ("", RECORD_HEADER)
+
+
+def keys_of_steps(steps: Sequence[Step]) -> set[str]:
+    """The keys recorded by these updates: marker lines of private comments, and audit metadata."""
+    found: set[str] = set()
+    for step in steps:
+        found.update(step.metadata_keys)
+        if step.comment is not None and not step.comment.public:
+            found |= keys_in(step.comment.body)
+    return found

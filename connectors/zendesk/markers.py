@@ -8,7 +8,9 @@ Public comments are never read for keys: a customer must not silence an action b
 
 :func:`find_markers` reads audits (one call per ticket, metadata included) for a handful of tickets,
 and for more the ticket events export from the oldest ticket's creation (1000 updates a call, comments
-included), so rebuilding after a lost state store does not cost a call per ticket.
+included), so rebuilding after a lost state store does not cost a call per ticket. Tickets whose whole
+history the current read just gave (first sight) are answered from that read, with no call at all;
+a write through this connector forgets them again (:attr:`ZendeskConnector.seen_markers`).
 """
 
 from __future__ import annotations
@@ -18,33 +20,27 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from casewarden.connectors.base import Outcome, Pending
-from casewarden.connectors.zendesk.marker_text import keys_in
+from casewarden.connectors.zendesk.marker_text import keys_of_steps
 from casewarden.connectors.zendesk.reading import audits_of, read_events, show_many
-from casewarden.connectors.zendesk.steps import Step, from_audit, parse_instant
+from casewarden.connectors.zendesk.steps import from_audit, parse_instant
 from casewarden.connectors.zendesk.timeline import EXTERNAL_PREFIX, People
 from casewarden.connectors.zendesk.writing import JOB_TOKEN
 
 if TYPE_CHECKING:
     from casewarden.connectors.zendesk.connector import ZendeskConnector
 
-__all__ = ["find_markers", "keys_of_steps", "settle"]
-
-
-def keys_of_steps(steps: Sequence[Step]) -> set[str]:
-    found: set[str] = set()
-    for step in steps:
-        found.update(step.metadata_keys)
-        if step.comment is not None and not step.comment.public:
-            found |= keys_in(step.comment.body)
-    return found
+__all__ = ["find_markers", "settle"]
 
 
 def find_markers(conn: ZendeskConnector, case_ids: Sequence[str]) -> dict[str, set[str]]:
     ids = list(dict.fromkeys(int(i) for i in case_ids if str(i).isdigit()))
-    if not ids:
-        return {}
-    tickets, _missing = show_many(conn, ids, People())
     found: dict[str, set[str]] = defaultdict(set)
+    for tid in [i for i in ids if i in conn.seen_markers]:
+        found[str(tid)] |= conn.seen_markers[tid]
+    ids = [i for i in ids if i not in conn.seen_markers]
+    if not ids:
+        return {k: v for k, v in found.items() if v}
+    tickets, _missing = show_many(conn, ids, People())
     if len(tickets) <= conn.settings.audit_scan_limit:
         for t in tickets:
             found[str(t["id"])] |= keys_of_steps([from_audit(a) for a in audits_of(conn, int(t["id"]))])

@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from casewarden.connectors.base import Gone, KnownCases, Page, Resume, TrackerCase
+from casewarden.connectors.zendesk.marker_text import keys_of_steps
 from casewarden.connectors.zendesk.steps import Step, from_audit, from_event, parse_instant
 from casewarden.connectors.zendesk.timeline import People, build_case
 from casewarden.errors import ConnectorError
@@ -194,6 +195,10 @@ class _Pages:
         requesters = [t.get("requester_id") for t, _s, _b in plans]
         _load_people(self.conn, self.people, [*authors, *requesters])
         built = [build_case(self.conn, t, steps, self.people, base) for t, steps, base in plans]
+        for t, steps, base in plans:
+            if base is None and not t.get("followup_ids"):
+                # the whole history was just read: its markers are known without another call
+                self.conn.seen_markers[int(t["id"])] = frozenset(keys_of_steps(steps))
         return built, gone
 
     def _merged_into(self, tid: int, steps: Sequence[Step]) -> str | None:
@@ -209,6 +214,7 @@ def read_changed(
     """Pages of changed tickets, oldest change first; ``until`` needs no enforcing, since Zendesk's
     exports end a minute before each request, which is never after the engine's cycle started."""
     conn.catalogue.refresh()
+    conn.seen_markers.clear()
     position = Position.parse(resume, _start(conn))
     budget = conn.context.budget
     # the events export may take at most half of what is left of the cycle, so the ticket pages it
