@@ -145,7 +145,7 @@ class _Writer:
                 raise _Refused(f"Zendesk has no user '{who}'")
             if user.get("role") not in ("agent", "admin"):
                 raise _Refused(f"'{who}' is an end user: only agents can follow a ticket")
-            body.setdefault("followers", []).append({"user_id": int(user["id"]), "action": "put"})
+            body.setdefault("followers", []).append({"user_id": str(user["id"]), "action": "put"})
         elif kind is ChangeKind.LINK:
             target = _need(value, "a target case")
             if not target.isdigit():
