@@ -82,12 +82,21 @@ class _Builder:
         self.ticket = ticket
         self.people = people
         self.problems: list[str] = []
+        self.updated_at: datetime | None = None
         self.catalogue = conn.catalogue
         level_field = conn.settings.level_field
         self.level_field = self.catalogue.field(level_field) if level_field else None
         if level_field and self.level_field is None:
             self.problems.append(f"level field '{level_field}' does not exist: run casewarden bootstrap")
         self.option_names = {v: k for k, v in (self.level_field.options if self.level_field else {}).items()}
+
+    def managed_text(self, title: str, raw: Any) -> str | None:
+        """A managed field's value as casewarden wrote it: a drop-down's option name, not its tag."""
+        info = self.catalogue.field(title)
+        if raw is not None and info is not None and info.type in ("tagger", "multiselect"):
+            names = {v: k for k, v in info.options.items()}
+            raw = [names.get(str(v), v) for v in raw] if isinstance(raw, list) else names.get(str(raw), raw)
+        return _text(raw)
 
     # -- values of one step ----------------------------------------------------------------------
 
@@ -180,6 +189,12 @@ class _Builder:
         if not statuses:
             label = self.status_value(self._current(), None) or str(t.get("status"))
             statuses.append(StatusChange(opened, names.status_from_tracker(label, self.problems)))
+        # the case is up to date with the last update it was built from, not with the ticket's own
+        # updated_at: an update the events export has not shown yet is then still newer next time
+        last = max((s.at for s in steps), default=None)
+        if base is not None and base.case.updated_at is not None:
+            last = max(last or base.case.updated_at, base.case.updated_at)
+        self.updated_at = last or parse_instant(t.get("updated_at"))
         return self._finish(opened, levels, statuses, replies, milestones)
 
     @property
@@ -257,7 +272,7 @@ class _Builder:
         if source is not None:
             links.append(Link("related", source))
         links += [Link("related", str(i)) for i in t.get("followup_ids") or []]
-        managed = {name: _text(values.get(name)) for name in self.conn.managed_fields}
+        managed = {name: self.managed_text(name, values.get(name)) for name in self.conn.managed_fields}
         case = Case(
             id=str(t["id"]),
             opened_at=opened,
@@ -276,7 +291,7 @@ class _Builder:
             provided=provided,
             hold_until=instant("hold_until", data.hold_until),
             etr=instant("etr", data.etr),
-            updated_at=parse_instant(t.get("updated_at")),
+            updated_at=self.updated_at,
         )
         return TrackerCase(
             case=case,
