@@ -150,7 +150,9 @@ def test_plan_then_run_then_quiet_run_then_report(deployment: Deployment) -> Non
     assert dues and all(str(d).endswith("Z") for d in dues), "due instants as ISO-8601 UTC text"
 
     # the next cycles read casewarden's own writes and then find nothing to do
-    deployment.json("run", "--once")
+    code, absorb = deployment.json("run", "--once")
+    rewritten = [c for c in absorb["trackers"][0]["changes"] if c["kind"] == "set_field"]
+    assert code == 0 and rewritten == [], "a field casewarden wrote (a drop-down's too) read back as written"
     writes = len(deployment.fake.log.writes())
     code, again = deployment.json("run", "--once")
     quiet = again["trackers"][0]
