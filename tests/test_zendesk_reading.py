@@ -203,3 +203,18 @@ def test_a_cycle_out_of_time_stops_cleanly_and_the_next_resumes_where_it_stopped
     # tickets a cut cycle left behind whose first updates are now before the events position need their
     # audits on first sight; the others are built from the events export alone
     assert fake.log.count(AUDITS) < len(made) // 2
+
+
+def test_an_agent_token_cannot_read_the_exports_and_says_so(
+    fake: FakeZendesk, rsps: responses.RequestsMock, people: tuple[User, User]
+) -> None:
+    import pytest
+
+    from casewarden.errors import FatalConnectorError
+
+    fake.mount(rsps)
+    _customer, agent = people
+    conn = connector(fake, email=agent.email)
+    with pytest.raises(FatalConnectorError, match="HTTP 403") as caught:
+        list(conn.read_changed(None, T0))
+    assert fake.api_token not in str(caught.value)

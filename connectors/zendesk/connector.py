@@ -9,13 +9,16 @@ carries its key in its ``external_id``. Nothing is kept in memory between proces
 from __future__ import annotations
 
 import builtins
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Self
+from urllib.parse import urlsplit
 
 import requests
 from zenpy import Zenpy
+from zenpy.lib.exception import APIException
 
 from casewarden.connectors.base import (
     BootstrapNeeds,
@@ -39,9 +42,12 @@ from casewarden.connectors.base import (
 )
 from casewarden.connectors.zendesk.client import BudgetedSession, build_zenpy
 from casewarden.connectors.zendesk.settings import PRIORITIES, SETTINGS_EXAMPLE, ZendeskSettings
-from casewarden.errors import ConfigError
+from casewarden.errors import ConfigError, error_for_status
 
 __all__ = ["ZendeskConnector"]
+
+#: the drop-down ``init`` sets up for the levels of a policy with more levels than Zendesk's priorities
+EXAMPLE_LEVEL_FIELD = "Level"
 
 #: link kinds Zendesk has natively: an incident of a problem ticket (the policy's child_of a master case)
 LINK_KINDS = frozenset({"child_of"})
@@ -101,12 +107,27 @@ class ZendeskConnector(Connector):
     def example_mapping(
         cls, levels: Sequence[tuple[str, int]], statuses: Sequence[tuple[str, str]]
     ) -> tuple[dict[str, str], dict[str, str]]:
-        """Levels onto Zendesk's four priorities by rank (the lowest ones share ``low``); statuses onto
-        custom statuses of the same name, the policy's closed statuses onto Zendesk's ``closed``."""
+        """Levels onto Zendesk's four priorities by rank; a policy with more levels than that keeps its
+        level names, as the options of the drop-down :meth:`example_settings` names (two levels on one
+        priority could not be told apart when read back). Statuses onto custom statuses of the same name,
+        the policy's closed statuses onto Zendesk's ``closed``."""
         ranked = sorted(levels, key=lambda lv: lv[1])
-        level_map = {lv: PRIORITIES[min(i, len(PRIORITIES) - 1)] for i, (lv, _r) in enumerate(ranked)}
+        if len(ranked) > len(PRIORITIES):
+            level_map = {lv: lv for lv, _r in ranked}
+        else:
+            level_map = {lv: PRIORITIES[i] for i, (lv, _r) in enumerate(ranked)}
         status_map = {st: ("closed" if cat == "closed" else st) for st, cat in statuses}
         return level_map, status_map
+
+    @classmethod
+    def example_settings(cls, levels: Sequence[tuple[str, int]], statuses: Sequence[tuple[str, str]]) -> str:
+        """``SETTINGS_EXAMPLE``, with ``level_field`` set when the policy has more levels than Zendesk has
+        priorities (see :meth:`example_mapping`)."""
+        if len(levels) <= len(PRIORITIES):
+            return SETTINGS_EXAMPLE
+        setting = f"level_field: {EXAMPLE_LEVEL_FIELD}"
+        line = f"{setting:<32}# a drop-down for the {len(levels)} levels (Zendesk has {len(PRIORITIES)} priorities)"
+        return re.sub(r"(?m)^# level_field:.*$", line, SETTINGS_EXAMPLE, count=1)
 
     # -- URLs ------------------------------------------------------------------------------------
 
@@ -117,9 +138,19 @@ class ZendeskConnector(Connector):
         return f"{self.settings.url}/agent/tickets/{ticket_id}"
 
     def get_json(self, url: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        """A GET through zenpy's own transport (its session, its error checks and exceptions), answered
-        as the raw JSON: zenpy's objects drop the sideloads and the page boundaries the reader needs."""
-        response = self.client.tickets._get(url, raw_response=True, params=params)
+        """A GET through zenpy's own transport (its session, its error checks), answered as the raw JSON:
+        zenpy's objects drop the sideloads and the page boundaries the reader needs. A failure is raised
+        as casewarden's own error (403: fatal, 404/422: skippable, 5xx after retries: retriable), without
+        the response body, which may hold customer data."""
+        try:
+            response = self.client.tickets._get(url, raw_response=True, params=params)
+        except (APIException, requests.HTTPError) as exc:
+            status = getattr(getattr(exc, "response", None), "status_code", None) or 500
+            path = urlsplit(url).path
+            raised = error_for_status(status, f"Zendesk GET {path}")
+            if raised is None:  # pragma: no cover - a 2xx never raises
+                raise
+            raise raised from None
         body: dict[str, Any] = response.json()
         return body
 

@@ -25,6 +25,7 @@ from casewarden.connectors.zendesk.reading import audits_of, read_events, show_m
 from casewarden.connectors.zendesk.steps import from_audit, parse_instant
 from casewarden.connectors.zendesk.timeline import EXTERNAL_PREFIX, People
 from casewarden.connectors.zendesk.writing import JOB_TOKEN
+from casewarden.errors import RetriableConnectorError, SkippableConnectorError
 
 if TYPE_CHECKING:
     from casewarden.connectors.zendesk.connector import ZendeskConnector
@@ -94,6 +95,8 @@ def settle(conn: ZendeskConnector, pending: Sequence[Pending]) -> dict[str, Outc
 def _running(conn: ZendeskConnector, job_id: str) -> bool:
     try:
         body = conn.get_json(conn.api_url(f"job_statuses/{job_id}.json")).get("job_status") or {}
-    except Exception:  # a job Zendesk no longer knows (kept a day) is over: the markers decide
+    except SkippableConnectorError:  # a job Zendesk no longer knows (kept a day) is over: markers decide
         return False
+    except RetriableConnectorError:  # cannot tell now: ask again next cycle
+        return True
     return body.get("status") in ("queued", "working")

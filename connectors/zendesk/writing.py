@@ -31,7 +31,12 @@ from casewarden.connectors.base import CaseChanges, Change, ChangeKind, ChangeRe
 from casewarden.connectors.zendesk.marker_text import with_markers
 from casewarden.connectors.zendesk.settings import PRIORITIES
 from casewarden.connectors.zendesk.timeline import EXTERNAL_PREFIX
-from casewarden.errors import FatalConnectorError, RetriableConnectorError
+from casewarden.errors import (
+    ConnectorError,
+    FatalConnectorError,
+    RetriableConnectorError,
+    SkippableConnectorError,
+)
 
 if TYPE_CHECKING:
     from casewarden.connectors.zendesk.connector import ZendeskConnector
@@ -222,6 +227,9 @@ class _Writer:
                 self._one_related(change, by_item)
             except _Refused as exc:
                 self.done(change, Outcome.REFUSED, str(exc))
+            except (SkippableConnectorError, RetriableConnectorError) as exc:
+                # a look-up failed before anything was created: nothing landed, plan it again
+                self.done(change, Outcome.REFUSED, str(exc))
             except (APIException, requests.RequestException, ZenpyException) as exc:
                 verdict = _verdict(exc)
                 if verdict is None:
@@ -325,7 +333,7 @@ class _Writer:
         while True:
             try:
                 body = self.conn.get_json(self.conn.api_url(f"job_statuses/{job_id}.json")).get("job_status")
-            except (APIException, requests.RequestException, RetriableConnectorError):
+            except (APIException, requests.RequestException, ConnectorError):
                 body = None
             if body is not None and body.get("status") in ("completed", "failed", "killed"):
                 return body
