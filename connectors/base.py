@@ -225,12 +225,15 @@ class Capabilities:
 
     ``link_kinds`` None means every link kind; ``unwritable_fields`` names managed fields whose tracker
     type cannot hold what casewarden writes (with the reason). ``notes`` are limitations in words an
-    admin understands, shown by ``doctor``."""
+    admin understands, shown by ``doctor``. ``frozen_categories`` are status categories in which the
+    tracker accepts no change to a case at all (Zendesk's closed tickets): the planner plans nothing for
+    such a case but the changes that open a new one."""
 
     supported: frozenset[ChangeKind]
     link_kinds: frozenset[str] | None = None
     unwritable_fields: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    frozen_categories: frozenset[str] = frozenset()
 
     def refusal(self, change: Change) -> str | None:
         """Why this tracker cannot make ``change``, or None if it can."""

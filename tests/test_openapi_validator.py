@@ -516,6 +516,17 @@ def test_paging_and_include_parameters(zendesk: ApiSpec) -> None:
     )
 
 
+@covers(quirks.ZD_EXPORT_PER_PAGE)
+def test_per_page_on_the_ticket_exports(zendesk: ApiSpec) -> None:
+    cursor = f"{ZD}/incremental/tickets/cursor.json?start_time=1700000000"
+    events = f"{ZD}/incremental/ticket_events.json?start_time=1700000000"
+    assert req(zendesk, "GET", cursor + "&per_page=1000") == []
+    assert req(zendesk, "GET", events + "&per_page=50&include=comment_events") == []
+    flags(req(zendesk, "GET", cursor + "&per_page=1001"), "greater than the maximum of 1000")
+    flags(req(zendesk, "GET", events + "&per_page=many"), "'many' is not of type 'integer'")
+    flags(req(zendesk, "GET", f"{ZD}/tickets/1/audits.json?per_page=10"), "'per_page' is not declared")
+
+
 @covers(quirks.ZD_NULL_OPTIONAL_FIELDS)
 def test_null_for_optional_answer_fields(zendesk: ApiSpec) -> None:
     url = f"{ZD}/tickets/1.json"

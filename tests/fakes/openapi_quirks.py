@@ -39,6 +39,7 @@ ZD_CUSTOM_FIELD_VALUES: Final = "zendesk-ticket-custom-field-values"
 ZD_PAGING_AND_INCLUDE: Final = "zendesk-undeclared-paging-and-include"
 ZD_NULL_OPTIONAL_FIELDS: Final = "zendesk-null-optional-response-fields"
 ZD_SCHEDULES: Final = "zendesk-business-hours-schedules"
+ZD_EXPORT_PER_PAGE: Final = "zendesk-export-per-page"
 JIRA_V2_PATHS: Final = "jira-v2-paths"
 JIRA_V2_PLAIN_TEXT: Final = "jira-v2-plain-text"
 JIRA_TRANSITION_ID_NUMBER: Final = "jira-transition-id-number"
@@ -122,6 +123,15 @@ QUIRKS: Final[tuple[Quirk, ...]] = (
         "(intervals in minutes since Sunday 00:00, 0..10080); creates may answer 200 or 201",
     ),
     Quirk(
+        ZD_EXPORT_PER_PAGE,
+        _ZD,
+        "`per_page` (the spec's own IncrementalPage parameter) is not declared for the ticket cursor export "
+        "and the ticket events export, though both take it (zenpy sends it, the docs list it, the "
+        "export's next-page links keep it)",
+        "those two exports (ZENDESK_PER_PAGE_EXPORTS) accept per_page as an integer from 1 to 1000; a "
+        "larger or non-integer one, and per_page on other undeclaring operations, still fail",
+    ),
+    Quirk(
         JIRA_V2_PATHS,
         _JP,
         "the jira client talks /rest/api/2 (and `latest`); the spec describes /rest/api/3 (same operations)",
@@ -203,6 +213,8 @@ ZENDESK_BODY_NOT_DECLARED: Final = frozenset(
 ZENDESK_CURSOR_EXPORTS: Final = frozenset(
     {"/api/v2/incremental/tickets/cursor", "/api/v2/incremental/users/cursor"}
 )
+# ZD_EXPORT_PER_PAGE
+ZENDESK_PER_PAGE_EXPORTS: Final = ("/api/v2/incremental/tickets/cursor", "/api/v2/incremental/ticket_events")
 # JIRA_V2_PATHS
 JIRA_VERSION_PATH: Final = re.compile(r"/rest/api/(2|3|latest)(/.*)?")
 # JIRA_V2_PLAIN_TEXT: the keyword the patch puts on the unconstrained rich-text schemas.
@@ -297,6 +309,28 @@ def _patch_zendesk_paging_and_include(document: JsonObject) -> None:
         ]
         if extra:
             operation["parameters"] = [*operation.get("parameters", ()), *extra]
+
+
+def _patch_zendesk_export_per_page(document: JsonObject) -> None:
+    parameter = {
+        "name": "per_page",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+    }
+    document["components"].setdefault("parameters", {})["CasewardenExportPerPage"] = parameter
+    for path in ZENDESK_PER_PAGE_EXPORTS:
+        operation = document["paths"].get(path, {}).get("get")
+        if operation is None:
+            continue
+        declared = {
+            _parameter_name(document, p)
+            for p in [*document["paths"][path].get("parameters", ()), *operation.get("parameters", ())]
+        }
+        if "per_page" not in declared:  # the spec has not caught up
+            operation["parameters"] = [
+                *operation.get("parameters", ()),
+                {"$ref": "#/components/parameters/CasewardenExportPerPage"},
+            ]
 
 
 def _patch_zendesk_schedules(document: JsonObject) -> None:
@@ -448,6 +482,7 @@ SCHEMA_PATCHES: Final[dict[str, Callable[[JsonObject], None]]] = {
     ZD_UPDATE_MANY_BODY: _patch_zendesk_update_many_body,
     ZD_PAGING_AND_INCLUDE: _patch_zendesk_paging_and_include,
     ZD_SCHEDULES: _patch_zendesk_schedules,
+    ZD_EXPORT_PER_PAGE: _patch_zendesk_export_per_page,
     JIRA_V2_PLAIN_TEXT: _patch_jira_plain_text,
     JIRA_TRANSITION_ID_NUMBER: _patch_jira_transition_id_number,
     JIRA_LINK_NULL_COMMENT: _patch_jira_link_null_comment,
