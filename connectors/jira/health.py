@@ -1,35 +1,379 @@
-"""``casewarden doctor`` for Jira: is this token, on this project, able to do what the deployment asks?
+"""``casewarden doctor`` for Jira: can this token, on this project, do what the deployment asks?
 
-Why a module of its own: a Jira admin fixes what doctor reports, so each check names the permission, the
-transition or the screen to change, not the HTTP call that failed. The connector's ``health()`` returns
-:func:`checks`.
+Why a module of its own: a Jira admin fixes what doctor reports, so each check names the permission,
+the workflow transition or the screen to change, not the HTTP call that failed. The connector's
+``health()`` returns :func:`checks`.
+
+What is checked, in the order an admin fixes things:
+
+* **token**: ``GET /myself`` answers (and in which time zone casewarden's JQL windows are read);
+* **deployment**: Cloud or Data Center, from ``serverInfo``, and the version;
+* **permissions**: ``GET /mypermissions`` on the project for every project permission a cycle uses;
+  *Make bulk changes* only as a note (without it, Cloud bulk edits fall back to one edit per issue);
+* **statuses**: every mapped status is in the project's workflow (``GET /project/{key}/statuses``);
+* **workflow**: Jira shows transitions only per issue, from its current status
+  (``GET /issue/{id}/transitions``), so doctor asks one issue in each status of the workflow and builds
+  the graph from what they answer; for every mapped status it says from which statuses it can be
+  reached (in one step or several) and from which not. A status no transition leads to fails; a status
+  no issue is in yet is named, because its way out is unknown;
+* **levels**: every mapped level is a priority the project's edit screen offers (or an option of the
+  level's select field);
+* **fields**: every managed field exists (``GET /field``), is on the edit screen
+  (``GET /issue/{id}/editmeta`` of one issue of the project) and has a type that holds what casewarden
+  writes: a datetime for due instants, a number for the escalation level, a select for the level,
+  labels or text for breach and warning flags.
+
+Each check costs at most a few calls; the workflow check costs two per status of the workflow.
 """
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import requests
 from jira.exceptions import JIRAError
 
-from casewarden.connectors.base import HealthCheck
+from casewarden.connectors.base import FieldType, HealthCheck
+
+#: Project permissions a cycle uses, with what needs them (for the admin reading doctor's answer).
+PROJECT_PERMISSIONS: Mapping[str, str] = {
+    "BROWSE_PROJECTS": "read issues",
+    "EDIT_ISSUES": "write fields, labels and markers",
+    "TRANSITION_ISSUES": "move statuses",
+    "ADD_COMMENTS": "add internal notes",
+    "LINK_ISSUES": "link duplicates, master and related cases",
+    "MANAGE_WATCHERS": "add followers",
+    "CREATE_ISSUES": "open a related case after the reopen window",
+}
+BULK_PERMISSION = "BULK_CHANGE"
+
+#: Jira field schemas (``type`` or ``type:items``) that hold what casewarden writes, per field type.
+USABLE_SCHEMAS: Mapping[FieldType, frozenset[str]] = {
+    FieldType.DATETIME: frozenset({"datetime"}),
+    FieldType.NUMBER: frozenset({"number"}),
+    FieldType.SELECT: frozenset({"option"}),
+    FieldType.LABEL: frozenset({"array:string"}),
+    FieldType.TEXT: frozenset({"string", "array:string", "option"}),
+}
+_SCHEMA_WORDS = {
+    "datetime": "a Date Time Picker",
+    "number": "a Number field",
+    "option": "a Select List (single choice)",
+    "array:string": "a Labels field",
+    "string": "a Text Field (single line)",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the deployment asks of one Jira project, in Jira's names.
+
+    ``levels`` are the tracker values of the policy levels: priority names, or options of
+    ``level_field`` when levels live in a select field; ``statuses`` are (policy, Jira) status names;
+    ``fields`` the managed fields by name, with the type each must hold (None: any type)."""
+
+    project: str
+    levels: Sequence[str] = ()
+    level_field: str | None = None
+    statuses: Sequence[tuple[str, str]] = ()
+    fields: Mapping[str, FieldType | None] = field(default_factory=dict)
 
 
 class _Connected(Protocol):
     client: Any
 
 
-def _token(conn: _Connected) -> HealthCheck:
+def _jira_failure(what: str, exc: Exception) -> str:
+    if isinstance(exc, JIRAError):
+        return f"{what} answered HTTP {exc.status_code}"
+    return f"{what} failed: {type(exc).__name__}"
+
+
+_FAILURES = (JIRAError, requests.RequestException)
+
+
+def _is_cloud(client: Any) -> bool:
+    return str(getattr(client, "deploymentType", "")).lower() == "cloud"
+
+
+# -- token and deployment ----------------------------------------------------------------------------
+def _token(client: Any) -> HealthCheck:
     try:
-        me = conn.client.myself()
-    except JIRAError as exc:
-        return HealthCheck("token", False, f"GET /myself answered {exc.status_code}: check the token")
-    except requests.RequestException as exc:
-        return HealthCheck("token", False, f"GET /myself failed: {type(exc).__name__}")
+        me = client.myself()
+    except _FAILURES as exc:
+        return HealthCheck("token", False, _jira_failure("GET /myself", exc) + ": check the token and e-mail")
     who = me.get("displayName") or me.get("name") or me.get("accountId") or "?"
-    return HealthCheck("token", True, f"authenticated as {who} (time zone {me.get('timeZone', '?')})")
+    return HealthCheck("token", True, f"authenticated as {who}, time zone {me.get('timeZone', '?')}")
+
+
+def _deployment(client: Any) -> HealthCheck:
+    try:
+        info = client.server_info()
+    except _FAILURES as exc:
+        return HealthCheck("deployment", False, _jira_failure("GET /serverInfo", exc))
+    kind = "Jira Cloud" if str(info.get("deploymentType", "")).lower() == "cloud" else "Jira Data Center"
+    return HealthCheck("deployment", True, f"{kind} {info.get('version', '')} at {info.get('baseUrl', '?')}")
+
+
+# -- permissions ----------------------------------------------------------------------------------------
+def _permissions(client: Any, project: str) -> list[HealthCheck]:
+    wanted = [*PROJECT_PERMISSIONS, BULK_PERMISSION]
+    try:
+        answer = client.my_permissions(projectKey=project, permissions=",".join(wanted))
+    except _FAILURES as exc:
+        return [HealthCheck("permissions", False, _jira_failure(f"GET /mypermissions on {project}", exc))]
+    held = {key for key, p in (answer.get("permissions") or {}).items() if p.get("havePermission")}
+    missing = [key for key in PROJECT_PERMISSIONS if key not in held]
+    if missing:
+        detail = "missing on project {}: {}; grant them in the project's permission scheme".format(
+            project, "; ".join(f"{key} (to {PROJECT_PERMISSIONS[key]})" for key in missing)
+        )
+        out = [HealthCheck("permissions", False, detail)]
+    else:
+        out = [
+            HealthCheck(
+                "permissions", True, f"all {len(PROJECT_PERMISSIONS)} project permissions on {project}"
+            )
+        ]
+    if _is_cloud(client) and BULK_PERMISSION not in held:
+        out.append(
+            HealthCheck(
+                "bulk edit",
+                True,
+                "no 'Make bulk changes' global permission: identical label and flag changes go as one edit "
+                "per issue instead of one bulk edit",
+            )
+        )
+    return out
+
+
+# -- the workflow ---------------------------------------------------------------------------------------
+@dataclass
+class Workflow:
+    """The project's statuses and the transitions doctor could see, by status id."""
+
+    names: dict[str, str]  # status id -> name
+    edges: dict[str, set[str]]  # status id -> status ids one transition away
+    unknown: set[str]  # status ids no issue is in: their way out is not known
+
+    def id_of(self, name: str) -> str | None:
+        return next((sid for sid, n in self.names.items() if n.lower() == name.lower()), None)
+
+    def reachable_from(self, target: str) -> set[str]:
+        """Status ids from which some path of known transitions leads to ``target``."""
+        back: dict[str, set[str]] = {}
+        for source, tos in self.edges.items():
+            for to in tos:
+                back.setdefault(to, set()).add(source)
+        seen: set[str] = set()
+        queue = deque([target])
+        while queue:
+            for source in back.get(queue.popleft(), ()):
+                if source not in seen and source != target:
+                    seen.add(source)
+                    queue.append(source)
+        return seen
+
+
+def _search_one(client: Any, jql: str, fields: str) -> dict[str, Any] | None:
+    """The first issue a JQL query finds, as JSON (Cloud ``search/jql``, Data Center ``search``)."""
+    if _is_cloud(client):
+        page = client.enhanced_search_issues(jql, maxResults=1, fields=fields, json_result=True)
+    else:
+        page = client.search_issues(jql, maxResults=1, fields=fields, json_result=True)
+    issues = page.get("issues") or []
+    return issues[0] if issues else None
+
+
+def read_workflow(client: Any, project: str) -> Workflow:
+    """The statuses of the project's workflow and the transitions out of each status that an issue sits in."""
+    names: dict[str, str] = {}
+    for issue_type in client._get_json(f"project/{project}/statuses"):
+        for status in issue_type.get("statuses") or []:
+            names[str(status["id"])] = str(status["name"])
+    edges: dict[str, set[str]] = {}
+    unknown: set[str] = set()
+    for status_id in names:
+        sample = _search_one(client, f"project = {project} AND status = {status_id}", "status")
+        if sample is None:
+            unknown.add(status_id)
+            continue
+        edges[status_id] = {
+            str(t["to"]["id"])
+            for t in client.transitions(str(sample["id"]))
+            if str(t["to"]["id"]) != status_id
+        }
+    return Workflow(names, edges, unknown)
+
+
+def _status_checks(client: Any, target: Target) -> list[HealthCheck]:
+    try:
+        flow = read_workflow(client, target.project)
+    except _FAILURES as exc:
+        return [
+            HealthCheck("workflow", False, _jira_failure(f"reading the workflow of {target.project}", exc))
+        ]
+    out: list[HealthCheck] = []
+    absent = [(policy, jira) for policy, jira in target.statuses if flow.id_of(jira) is None]
+    if absent:
+        listed = ", ".join(f"'{jira}' (for {policy})" for policy, jira in absent)
+        out.append(
+            HealthCheck(
+                "statuses",
+                False,
+                f"not in the workflow of {target.project}: {listed}; add them to the workflow, or map the "
+                "policy statuses to statuses it has",
+            )
+        )
+    elif target.statuses:
+        out.append(
+            HealthCheck("statuses", True, f"all {len(target.statuses)} mapped statuses in the workflow")
+        )
+    for policy, jira in target.statuses:
+        status_id = flow.id_of(jira)
+        if status_id is None:
+            continue
+        out.append(_reachability(flow, policy, jira, status_id))
+    if flow.unknown:
+        listed = ", ".join(sorted(flow.names[s] for s in flow.unknown))
+        out.append(
+            HealthCheck(
+                "workflow",
+                True,
+                f"no issue of {target.project} is in {listed} yet, so the transitions out of it are not known",
+            )
+        )
+    return out
+
+
+def _reachability(flow: Workflow, policy: str, jira: str, status_id: str) -> HealthCheck:
+    sources = flow.reachable_from(status_id)
+    others = [s for s in flow.names if s != status_id and s not in flow.unknown]
+    name = f"workflow: {jira}"
+    if not sources:
+        return HealthCheck(
+            name,
+            False,
+            f"no transition leads to '{jira}' (for {policy}): casewarden can never move a case there; add a "
+            "transition to it in the project's workflow",
+        )
+    blocked = sorted(flow.names[s] for s in others if s not in sources)
+    direct = sorted(flow.names[s] for s in sources if status_id in flow.edges.get(s, ()))
+    detail = f"reached from {', '.join(sorted(flow.names[s] for s in sources))}"
+    if direct != sorted(flow.names[s] for s in sources):
+        detail += f" (in one step from {', '.join(direct) or 'none'}, else through others)"
+    if blocked:
+        detail += f"; not from {', '.join(blocked)}"
+    return HealthCheck(name, True, detail)
+
+
+# -- levels and fields --------------------------------------------------------------------------------
+def _schema_of(meta: Mapping[str, Any]) -> str:
+    schema = meta.get("schema") or {}
+    kind = str(schema.get("type", ""))
+    return f"{kind}:{schema['items']}" if kind == "array" and schema.get("items") else kind
+
+
+def _field_checks(client: Any, target: Target) -> list[HealthCheck]:
+    try:
+        by_name = {str(f["name"]).lower(): f for f in client.fields()}
+        sample = _search_one(client, f"project = {target.project} ORDER BY updated DESC", "summary")
+        screen = client.editmeta(str(sample["id"]))["fields"] if sample else None
+    except _FAILURES as exc:
+        return [HealthCheck("fields", False, _jira_failure("reading fields and the edit screen", exc))]
+    out = [_level_check(target, by_name, screen)]
+    if screen is None:
+        out.append(
+            HealthCheck(
+                "edit screen",
+                True,
+                f"project {target.project} has no issue yet: the edit screen is checked once it has one",
+            )
+        )
+    for name, wanted in target.fields.items():
+        out.append(_field_check(target.project, name, wanted, by_name.get(name.lower()), screen))
+    return out
+
+
+def _field_check(
+    project: str,
+    name: str,
+    wanted: FieldType | None,
+    found: Mapping[str, Any] | None,
+    screen: Mapping[str, Any] | None,
+) -> HealthCheck:
+    check = f"field {name}"
+    if found is None:
+        return HealthCheck(check, False, "does not exist: run 'casewarden bootstrap --apply' or create it")
+    field_id = str(found["id"])
+    schema = _schema_of(found)
+    if wanted is not None and schema not in USABLE_SCHEMAS[wanted]:
+        usable = " or ".join(_SCHEMA_WORDS.get(s, s) for s in sorted(USABLE_SCHEMAS[wanted]))
+        return HealthCheck(
+            check,
+            False,
+            f"{field_id} is {_SCHEMA_WORDS.get(schema, schema or 'untyped')}; it must be {usable}",
+        )
+    if screen is not None and field_id not in screen:
+        return HealthCheck(
+            check,
+            False,
+            f"{field_id} is not on the edit screen of {project}: add it to the project's edit screen",
+        )
+    return HealthCheck(check, True, f"{field_id}, {_SCHEMA_WORDS.get(schema, schema)}")
+
+
+def _level_check(
+    target: Target, by_name: Mapping[str, Mapping[str, Any]], screen: Mapping[str, Any] | None
+) -> HealthCheck:
+    if not target.levels:
+        return HealthCheck("levels", True, "no level mapping to check")
+    if target.level_field is None:
+        field_id, what = "priority", "priorities"
+    else:
+        found = by_name.get(target.level_field.lower())
+        if found is None:
+            return HealthCheck("levels", False, f"the level field '{target.level_field}' does not exist")
+        field_id, what = str(found["id"]), f"options of {target.level_field}"
+    meta = (screen or {}).get(field_id)
+    if screen is not None and meta is None:
+        return HealthCheck("levels", False, f"{field_id} is not on the edit screen of {target.project}")
+    allowed = {
+        str(v.get("name") or v.get("value") or "").lower() for v in (meta or {}).get("allowedValues", [])
+    }
+    if meta is None:
+        return HealthCheck("levels", True, "no issue to read the allowed values from yet")
+    missing = [lv for lv in target.levels if lv.lower() not in allowed]
+    if missing:
+        return HealthCheck("levels", False, f"not among the {what} of {target.project}: {', '.join(missing)}")
+    return HealthCheck(
+        "levels", True, f"all {len(target.levels)} mapped levels are {what} of {target.project}"
+    )
+
+
+# -- all together -------------------------------------------------------------------------------------
+def run_checks(client: Any, target: Target) -> list[HealthCheck]:
+    """Every check for one project; stops after the token check when the token does not work."""
+    token = _token(client)
+    if not token.ok:
+        return [token]
+    steps: Iterable[Callable[[], list[HealthCheck]]] = (
+        lambda: [_deployment(client)],
+        lambda: _permissions(client, target.project),
+        lambda: _status_checks(client, target),
+        lambda: _field_checks(client, target),
+    )
+    return [token, *(check for step in steps for check in step())]
+
+
+def target_of(conn: _Connected) -> Target:
+    """What the connector's deployment asks of its project (adapter over the connector's attributes)."""
+    return Target(project=str(conn.project))  # type: ignore[attr-defined]
 
 
 def checks(conn: _Connected) -> list[HealthCheck]:
     """Every check, in the order an admin would fix them."""
-    return [_token(conn)]
+    return run_checks(conn.client, target_of(conn))
