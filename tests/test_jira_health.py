@@ -12,6 +12,7 @@ import responses
 from casewarden.connectors.base import FieldType, HealthCheck
 from casewarden.connectors.jira.health import Target, read_workflow, run_checks
 from tests.fakes.jira import FakeJira
+from tests.test_jira_native_sla import api_for
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 STATUSES = (
@@ -63,12 +64,13 @@ def populate(fake: FakeJira) -> None:
 
 
 def by_name(checks: list[HealthCheck]) -> dict[str, HealthCheck]:
-    return {c.name: c for c in checks}
+    """Checks by name, without the project prefix of per-project checks."""
+    return {c.name.removeprefix("SUP "): c for c in checks}
 
 
 def test_a_ready_project_passes_and_says_what_it_found(fake: FakeJira) -> None:
     populate(fake)
-    checks = by_name(run_checks(fake.client(), TARGET))
+    checks = by_name(run_checks(api_for(fake), [TARGET]))
     failed = [c for c in checks.values() if not c.ok]
     assert failed == []
     assert "Casewarden Bot" in checks["token"].detail and "Europe/Berlin" in checks["token"].detail
@@ -78,16 +80,16 @@ def test_a_ready_project_passes_and_says_what_it_found(fake: FakeJira) -> None:
 
 
 def test_a_bad_token_stops_at_the_first_check(fake: FakeJira) -> None:
-    client = fake.client()
+    client = api_for(fake)
     fake.accounts.clear()
-    (token,) = run_checks(client, TARGET)
+    (token,) = run_checks(client, [TARGET])
     assert not token.ok and "401" in token.detail
 
 
 def test_missing_permissions_are_named_with_what_needs_them(fake: FakeJira) -> None:
     populate(fake)
     fake.permissions -= {"TRANSITION_ISSUES", "MANAGE_WATCHERS", "BULK_CHANGE"}
-    checks = by_name(run_checks(fake.client(), TARGET))
+    checks = by_name(run_checks(api_for(fake), [TARGET]))
     detail = checks["permissions"].detail
     assert not checks["permissions"].ok
     assert "TRANSITION_ISSUES (to move statuses)" in detail and "MANAGE_WATCHERS" in detail
@@ -97,7 +99,7 @@ def test_missing_permissions_are_named_with_what_needs_them(fake: FakeJira) -> N
 
 def test_the_workflow_graph_as_the_issues_show_it(fake: FakeJira) -> None:
     populate(fake)
-    flow = read_workflow(fake.client(), "SUP")
+    flow = read_workflow(api_for(fake), "SUP")
     names = {flow.names[s] for s in flow.reachable_from(flow.id_of("Escalated") or "")}
     assert names == {"In Progress", "Waiting for support", "Waiting for customer", "Resolved", "Closed"}
     assert {flow.names[s] for s in flow.unknown} == {"Canceled"}
@@ -107,7 +109,7 @@ def test_the_workflow_graph_as_the_issues_show_it(fake: FakeJira) -> None:
 def test_statuses_reachable_in_several_steps_unreachable_and_absent(fake: FakeJira) -> None:
     populate(fake)
     statuses = (*STATUSES, ("Escalated", "Escalated"), ("Cancelled", "Canceled"), ("Duplicate", "Duplicate"))
-    checks = by_name(run_checks(fake.client(), Target("SUP", statuses=statuses)))
+    checks = by_name(run_checks(api_for(fake), [Target("SUP", statuses=statuses)]))
     escalated = checks["workflow: Escalated"]
     assert escalated.ok and "in one step from In Progress" in escalated.detail
     canceled = checks["workflow: Canceled"]
@@ -119,7 +121,7 @@ def test_statuses_reachable_in_several_steps_unreachable_and_absent(fake: FakeJi
 
 
 def test_an_empty_project_still_checks_what_it_can(fake: FakeJira) -> None:
-    checks = by_name(run_checks(fake.client(), TARGET))
+    checks = by_name(run_checks(api_for(fake), [TARGET]))
     assert checks["edit screen"].ok and "no issue yet" in checks["edit screen"].detail
     assert checks["field Response due"].ok
     assert not checks["workflow: In Progress"].ok, "no issue shows a transition yet"
@@ -138,7 +140,7 @@ def test_fields_missing_off_screen_or_of_the_wrong_type(fake: FakeJira) -> None:
             "Case flags": FieldType.LABEL,
         },
     )
-    checks = by_name(run_checks(fake.client(), target))
+    checks = by_name(run_checks(api_for(fake), [target]))
     assert checks["field Response due"].ok and checks["field Case flags"].ok
     assert "must be a Date Time Picker" in checks["field Escalation note"].detail
     assert "not on the edit screen of SUP" in checks["field Breach count"].detail
@@ -150,12 +152,12 @@ def test_fields_missing_off_screen_or_of_the_wrong_type(fake: FakeJira) -> None:
 
 def test_levels_must_be_priorities_or_options_the_screen_offers(fake: FakeJira) -> None:
     populate(fake)
-    checks = by_name(run_checks(fake.client(), Target("SUP", levels=("Highest", "Blocker"))))
+    checks = by_name(run_checks(api_for(fake), [Target("SUP", levels=("Highest", "Blocker"))]))
     assert not checks["levels"].ok and "Blocker" in checks["levels"].detail
     in_field = Target("SUP", levels=("L1", "L2", "L4"), level_field="Support level")
-    checks = by_name(run_checks(fake.client(), in_field))
+    checks = by_name(run_checks(api_for(fake), [in_field]))
     assert not checks["levels"].ok and checks["levels"].detail.endswith("L4")
-    ok = by_name(run_checks(fake.client(), Target("SUP", levels=("L1", "L3"), level_field="Support level")))
+    ok = by_name(run_checks(api_for(fake), [Target("SUP", levels=("L1", "L3"), level_field="Support level")]))
     assert ok["levels"].ok
 
 
@@ -167,5 +169,5 @@ def test_every_request_follows_the_platform_spec() -> None:
     recorder = SpecRecorder(ApiSpec.jira_platform(), ApiSpec.jira_service_management(), responses_too=True)
     populate(fake)
     with fake.serve() as mock:
-        assert all(c.ok for c in run_checks(fake.client(), TARGET))
+        assert all(c.ok for c in run_checks(api_for(fake), [TARGET]))
         recorder.assert_clean(mock.calls)

@@ -5,24 +5,32 @@ allows."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
-from casewarden.connectors.base import NativeTimer
+from casewarden.connectors.base import CycleBudget, NativeTimer
 from casewarden.connectors.jira import native_sla
+from casewarden.connectors.jira.client import JiraClient
+from casewarden.connectors.jira.settings import JiraSettings
 from casewarden.errors import ConnectorError
-from tests.fakes.jira import FakeJira
+from tests.fakes.jira import FAKE_API_TOKEN, FAKE_PAT, FakeJira
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 FIRST, RESOLUTION = "Time to first response", "Time to resolution"
 
 
-@dataclass
-class Conn:
-    client: Any
+def api_for(fake: FakeJira) -> JiraClient:
+    """The connector's own client on the fake, signed in as its agent (fake time: no real sleeps)."""
+    if fake.mode == "cloud":
+        settings = JiraSettings(
+            server=fake.base_url, email=fake.user("agent").email, token_env="T", projects=("SUP",)
+        )
+        environ = {"T": FAKE_API_TOKEN}
+    else:
+        settings = JiraSettings(server=fake.base_url, pat_env="T", projects=("SUP",))
+        environ = {"T": FAKE_PAT}
+    return JiraClient(settings, environ, CycleBudget(), sleep=fake.sleep, now=lambda: fake.now)
 
 
 @pytest.fixture(params=["cloud", "datacenter"])
@@ -38,7 +46,7 @@ def fake(mode: str) -> Iterator[FakeJira]:
 
 
 def read(fake: FakeJira, *ids: str, metrics: dict[str, str] | None = None) -> list[NativeTimer]:
-    return native_sla.timers(Conn(fake.client()), list(ids), metrics)
+    return native_sla.read_timers(api_for(fake), list(ids), metrics)
 
 
 def test_running_paused_breached_and_met_timers(fake: FakeJira) -> None:
@@ -106,9 +114,13 @@ def test_every_page_of_slas_is_read(fake: FakeJira, monkeypatch: pytest.MonkeyPa
     assert fake.log.count("GET /rest/servicedeskapi/request/{issueIdOrKey}/sla") == 3
 
 
-def test_a_refusal_is_a_connector_error_without_the_answer_in_it(fake: FakeJira) -> None:
+def test_a_passing_failure_is_retried_and_a_lasting_one_is_a_connector_error(fake: FakeJira) -> None:
     case = fake.create_issue("SUP", "secret customer text", created=NOW - timedelta(hours=1))
-    fake.faults.server_error("GET /rest/servicedeskapi/request/{issueIdOrKey}/sla", 500)
+    fake.start_sla(case, FIRST, timedelta(hours=2))
+    endpoint = "GET /rest/servicedeskapi/request/{issueIdOrKey}/sla"
+    fake.faults.server_error(endpoint, 503, retry_after=2)
+    assert [t.source for t in read(fake, str(case.id))] == [FIRST]
+    fake.faults.server_error(endpoint, 500, times=50)
     with pytest.raises(ConnectorError) as caught:
         read(fake, str(case.id))
     assert "HTTP 500" in str(caught.value) and "secret" not in str(caught.value)
@@ -126,5 +138,5 @@ def test_requests_and_answers_follow_the_specs(mode: str) -> None:
     fake.start_sla(case, RESOLUTION, timedelta(hours=8), at=opened)
     fake.pause_sla(case, RESOLUTION, at=opened + timedelta(hours=1))
     with fake.serve() as wire:
-        assert len(native_sla.timers(Conn(fake.client()), [str(case.id)])) == 2
+        assert len(native_sla.read_timers(api_for(fake), [str(case.id)])) == 2
         recorder.assert_clean(wire.calls)

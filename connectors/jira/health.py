@@ -29,14 +29,15 @@ Each check costs at most a few calls; the workflow check costs two per status of
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-import requests
-from jira.exceptions import JIRAError
+from typing import TYPE_CHECKING, Any, Protocol
 
 from casewarden.connectors.base import FieldType, HealthCheck
+from casewarden.errors import ConnectorError
+
+if TYPE_CHECKING:
+    from casewarden.connectors.jira.connector import JiraConnector
 
 #: Project permissions a cycle uses, with what needs them (for the admin reading doctor's answer).
 PROJECT_PERMISSIONS: Mapping[str, str] = {
@@ -58,6 +59,18 @@ USABLE_SCHEMAS: Mapping[FieldType, frozenset[str]] = {
     FieldType.LABEL: frozenset({"array:string"}),
     FieldType.TEXT: frozenset({"string", "array:string", "option"}),
 }
+#: Any field casewarden writes must be one of these (a user picker or a multi-select holds none of its values).
+WRITABLE_SCHEMAS: frozenset[str] = frozenset().union(*USABLE_SCHEMAS.values())
+#: Types the default field names of ``casewarden init`` (and the fields bootstrap creates) must have; a
+#: field renamed in the deployment is checked only for being writable.
+CONVENTIONAL_TYPES: Mapping[str, FieldType] = {
+    "casewarden_next_due": FieldType.DATETIME,
+    "casewarden_escalation_level": FieldType.NUMBER,
+    "casewarden_level": FieldType.TEXT,
+    "casewarden_breached": FieldType.TEXT,
+    "casewarden_warning": FieldType.TEXT,
+}
+DUE_PREFIX = "casewarden_due_"
 _SCHEMA_WORDS = {
     "datetime": "a Date Time Picker",
     "number": "a Number field",
@@ -82,63 +95,68 @@ class Target:
     fields: Mapping[str, FieldType | None] = field(default_factory=dict)
 
 
-class _Connected(Protocol):
-    client: Any
+class Api(Protocol):
+    """What doctor needs of the connector's client (:class:`casewarden.connectors.jira.client.JiraClient`):
+    one call with retries and Jira's errors mapped to the error tree, and whether the site is Cloud."""
 
+    @property
+    def cloud(self) -> bool: ...
 
-def _jira_failure(what: str, exc: Exception) -> str:
-    if isinstance(exc, JIRAError):
-        return f"{what} answered HTTP {exc.status_code}"
-    return f"{what} failed: {type(exc).__name__}"
-
-
-_FAILURES = (JIRAError, requests.RequestException)
-
-
-def _is_cloud(client: Any) -> bool:
-    return str(getattr(client, "deploymentType", "")).lower() == "cloud"
+    def call(
+        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, what: str = ""
+    ) -> Any: ...
 
 
 # -- token and deployment ----------------------------------------------------------------------------
-def _token(client: Any) -> HealthCheck:
+def _token(api: Api) -> HealthCheck:
     try:
-        me = client.myself()
-    except _FAILURES as exc:
-        return HealthCheck("token", False, _jira_failure("GET /myself", exc) + ": check the token and e-mail")
+        me = api.call("GET", "myself", what="GET /myself") or {}
+    except ConnectorError as exc:
+        return HealthCheck("token", False, f"{exc}: check the token (and on Cloud the e-mail)")
     who = me.get("displayName") or me.get("name") or me.get("accountId") or "?"
     return HealthCheck("token", True, f"authenticated as {who}, time zone {me.get('timeZone', '?')}")
 
 
-def _deployment(client: Any) -> HealthCheck:
+def _deployment(api: Api) -> HealthCheck:
     try:
-        info = client.server_info()
-    except _FAILURES as exc:
-        return HealthCheck("deployment", False, _jira_failure("GET /serverInfo", exc))
-    kind = "Jira Cloud" if str(info.get("deploymentType", "")).lower() == "cloud" else "Jira Data Center"
-    return HealthCheck("deployment", True, f"{kind} {info.get('version', '')} at {info.get('baseUrl', '?')}")
+        info = api.call("GET", "serverInfo", what="GET /serverInfo") or {}
+    except ConnectorError as exc:
+        return HealthCheck("deployment", False, str(exc))
+    said_cloud = str(info.get("deploymentType", "")) == "Cloud"
+    kind = "Jira Cloud" if api.cloud else "Jira Data Center"
+    detail = f"{kind} {info.get('version', '')} at {info.get('baseUrl', '?')}"
+    if said_cloud != api.cloud:
+        return HealthCheck(
+            "deployment",
+            False,
+            f"{detail}, but serverInfo says {info.get('deploymentType')}: fix 'deployment'",
+        )
+    return HealthCheck("deployment", True, detail)
 
 
 # -- permissions ----------------------------------------------------------------------------------------
-def _permissions(client: Any, project: str) -> list[HealthCheck]:
+def _permissions(api: Api, project: str) -> list[HealthCheck]:
     wanted = [*PROJECT_PERMISSIONS, BULK_PERMISSION]
     try:
-        answer = client.my_permissions(projectKey=project, permissions=",".join(wanted))
-    except _FAILURES as exc:
-        return [HealthCheck("permissions", False, _jira_failure(f"GET /mypermissions on {project}", exc))]
-    held = {key for key, p in (answer.get("permissions") or {}).items() if p.get("havePermission")}
-    missing = [key for key in PROJECT_PERMISSIONS if key not in held]
-    if missing:
-        detail = "missing on project {}: {}; grant them in the project's permission scheme".format(
-            project, "; ".join(f"{key} (to {PROJECT_PERMISSIONS[key]})" for key in missing)
+        answer = api.call(
+            "GET",
+            "mypermissions",
+            params={"projectKey": project, "permissions": ",".join(wanted)},
+            what=f"GET /mypermissions on {project}",
         )
-        out = [HealthCheck("permissions", False, detail)]
+    except ConnectorError as exc:
+        return [HealthCheck(f"{project} permissions", False, str(exc))]
+    held = {key for key, p in ((answer or {}).get("permissions") or {}).items() if p.get("havePermission")}
+    missing = [key for key in PROJECT_PERMISSIONS if key not in held]
+    name = f"{project} permissions"
+    if missing:
+        detail = "missing: {}; grant them in the project's permission scheme".format(
+            "; ".join(f"{key} (to {PROJECT_PERMISSIONS[key]})" for key in missing)
+        )
+        out = [HealthCheck(name, False, detail)]
     else:
-        out = [
-            HealthCheck(
-                "permissions", True, f"all {len(PROJECT_PERMISSIONS)} project permissions on {project}"
-            )
-        ]
-    if _is_cloud(client) and BULK_PERMISSION not in held:
+        out = [HealthCheck(name, True, f"all {len(PROJECT_PERMISSIONS)} project permissions")]
+    if api.cloud and BULK_PERMISSION not in held:
         out.append(
             HealthCheck(
                 "bulk edit",
@@ -178,81 +196,80 @@ class Workflow:
         return seen
 
 
-def _search_one(client: Any, jql: str, fields: str) -> dict[str, Any] | None:
+def _search_one(api: Api, jql: str, fields: str) -> dict[str, Any] | None:
     """The first issue a JQL query finds, as JSON (Cloud ``search/jql``, Data Center ``search``)."""
-    if _is_cloud(client):
-        page = client.enhanced_search_issues(jql, maxResults=1, fields=fields, json_result=True)
-    else:
-        page = client.search_issues(jql, maxResults=1, fields=fields, json_result=True)
+    params = {"jql": jql, "maxResults": 1, "fields": fields}
+    page = api.call("GET", "search/jql" if api.cloud else "search", params=params, what="searching") or {}
     issues = page.get("issues") or []
     return issues[0] if issues else None
 
 
-def read_workflow(client: Any, project: str) -> Workflow:
-    """The statuses of the project's workflow and the transitions out of each status that an issue sits in."""
+def read_workflow(api: Api, project: str) -> Workflow:
+    """The statuses of the project's workflow and the transitions out of each status an issue is in."""
     names: dict[str, str] = {}
-    for issue_type in client._get_json(f"project/{project}/statuses"):
+    for issue_type in (
+        api.call("GET", f"project/{project}/statuses", what=f"reading {project}'s statuses") or []
+    ):
         for status in issue_type.get("statuses") or []:
             names[str(status["id"])] = str(status["name"])
     edges: dict[str, set[str]] = {}
     unknown: set[str] = set()
     for status_id in names:
-        sample = _search_one(client, f"project = {project} AND status = {status_id}", "status")
+        sample = _search_one(api, f"project = {project} AND status = {status_id}", "status")
         if sample is None:
             unknown.add(status_id)
             continue
+        answer = api.call("GET", f"issue/{sample['id']}/transitions", what="reading transitions") or {}
         edges[status_id] = {
-            str(t["to"]["id"])
-            for t in client.transitions(str(sample["id"]))
-            if str(t["to"]["id"]) != status_id
+            str(t["to"]["id"]) for t in answer.get("transitions") or [] if str(t["to"]["id"]) != status_id
         }
     return Workflow(names, edges, unknown)
 
 
-def _status_checks(client: Any, target: Target) -> list[HealthCheck]:
+def _status_checks(api: Api, target: Target) -> list[HealthCheck]:
+    project = target.project
     try:
-        flow = read_workflow(client, target.project)
-    except _FAILURES as exc:
-        return [
-            HealthCheck("workflow", False, _jira_failure(f"reading the workflow of {target.project}", exc))
-        ]
+        flow = read_workflow(api, project)
+    except ConnectorError as exc:
+        return [HealthCheck(f"{project} workflow", False, str(exc))]
     out: list[HealthCheck] = []
     absent = [(policy, jira) for policy, jira in target.statuses if flow.id_of(jira) is None]
     if absent:
         listed = ", ".join(f"'{jira}' (for {policy})" for policy, jira in absent)
         out.append(
             HealthCheck(
-                "statuses",
+                f"{project} statuses",
                 False,
-                f"not in the workflow of {target.project}: {listed}; add them to the workflow, or map the "
-                "policy statuses to statuses it has",
+                f"not in the workflow: {listed}; add them to the workflow, or map the policy statuses to "
+                "statuses it has",
             )
         )
     elif target.statuses:
         out.append(
-            HealthCheck("statuses", True, f"all {len(target.statuses)} mapped statuses in the workflow")
+            HealthCheck(
+                f"{project} statuses", True, f"all {len(target.statuses)} mapped statuses in the workflow"
+            )
         )
     for policy, jira in target.statuses:
         status_id = flow.id_of(jira)
-        if status_id is None:
-            continue
-        out.append(_reachability(flow, policy, jira, status_id))
+        if status_id is not None:
+            out.append(_reachability(project, flow, policy, jira, status_id))
     if flow.unknown:
         listed = ", ".join(sorted(flow.names[s] for s in flow.unknown))
         out.append(
             HealthCheck(
-                "workflow",
+                f"{project} workflow",
                 True,
-                f"no issue of {target.project} is in {listed} yet, so the transitions out of it are not known",
+                f"no issue is in {listed} yet, so the transitions out of it are not known",
             )
         )
     return out
 
 
-def _reachability(flow: Workflow, policy: str, jira: str, status_id: str) -> HealthCheck:
+def _reachability(project: str, flow: Workflow, policy: str, jira: str, status_id: str) -> HealthCheck:
     sources = flow.reachable_from(status_id)
     others = [s for s in flow.names if s != status_id and s not in flow.unknown]
-    name = f"workflow: {jira}"
+    name = f"{project} workflow: {jira}"
     if not sources:
         return HealthCheck(
             name,
@@ -277,24 +294,28 @@ def _schema_of(meta: Mapping[str, Any]) -> str:
     return f"{kind}:{schema['items']}" if kind == "array" and schema.get("items") else kind
 
 
-def _field_checks(client: Any, target: Target) -> list[HealthCheck]:
+def _field_checks(api: Api, target: Target) -> list[HealthCheck]:
+    project = target.project
     try:
-        by_name = {str(f["name"]).lower(): f for f in client.fields()}
-        sample = _search_one(client, f"project = {target.project} ORDER BY updated DESC", "summary")
-        screen = client.editmeta(str(sample["id"]))["fields"] if sample else None
-    except _FAILURES as exc:
-        return [HealthCheck("fields", False, _jira_failure("reading fields and the edit screen", exc))]
+        by_name = {str(f["name"]).lower(): f for f in api.call("GET", "field", what="reading fields") or []}
+        sample = _search_one(api, f"project = {project} ORDER BY updated DESC", "summary")
+        screen = None
+        if sample is not None:
+            meta = api.call("GET", f"issue/{sample['id']}/editmeta", what="reading the edit screen") or {}
+            screen = meta.get("fields") or {}
+    except ConnectorError as exc:
+        return [HealthCheck(f"{project} fields", False, str(exc))]
     out = [_level_check(target, by_name, screen)]
     if screen is None:
         out.append(
             HealthCheck(
-                "edit screen",
+                f"{project} edit screen",
                 True,
-                f"project {target.project} has no issue yet: the edit screen is checked once it has one",
+                "the project has no issue yet: the edit screen is checked once it has one",
             )
         )
     for name, wanted in target.fields.items():
-        out.append(_field_check(target.project, name, wanted, by_name.get(name.lower()), screen))
+        out.append(_field_check(project, name, wanted, by_name.get(name.lower()), screen))
     return out
 
 
@@ -305,11 +326,18 @@ def _field_check(
     found: Mapping[str, Any] | None,
     screen: Mapping[str, Any] | None,
 ) -> HealthCheck:
-    check = f"field {name}"
+    check = f"{project} field {name}"
     if found is None:
         return HealthCheck(check, False, "does not exist: run 'casewarden bootstrap --apply' or create it")
     field_id = str(found["id"])
     schema = _schema_of(found)
+    if wanted is None and schema not in WRITABLE_SCHEMAS:
+        return HealthCheck(
+            check,
+            False,
+            f"{field_id} is a {schema or 'untyped'} field, which cannot hold what casewarden writes: use a Date "
+            "Time Picker for instants, a Number field for counts, else a Text Field, Select List or Labels",
+        )
     if wanted is not None and schema not in USABLE_SCHEMAS[wanted]:
         usable = " or ".join(_SCHEMA_WORDS.get(s, s) for s in sorted(USABLE_SCHEMAS[wanted]))
         return HealthCheck(
@@ -329,51 +357,78 @@ def _field_check(
 def _level_check(
     target: Target, by_name: Mapping[str, Mapping[str, Any]], screen: Mapping[str, Any] | None
 ) -> HealthCheck:
+    name = f"{target.project} levels"
     if not target.levels:
-        return HealthCheck("levels", True, "no level mapping to check")
+        return HealthCheck(name, True, "no level mapping to check")
     if target.level_field is None:
         field_id, what = "priority", "priorities"
     else:
         found = by_name.get(target.level_field.lower())
         if found is None:
-            return HealthCheck("levels", False, f"the level field '{target.level_field}' does not exist")
+            return HealthCheck(name, False, f"the level field '{target.level_field}' does not exist")
         field_id, what = str(found["id"]), f"options of {target.level_field}"
     meta = (screen or {}).get(field_id)
     if screen is not None and meta is None:
-        return HealthCheck("levels", False, f"{field_id} is not on the edit screen of {target.project}")
+        return HealthCheck(name, False, f"{field_id} is not on the edit screen")
     allowed = {
         str(v.get("name") or v.get("value") or "").lower() for v in (meta or {}).get("allowedValues", [])
     }
     if meta is None:
-        return HealthCheck("levels", True, "no issue to read the allowed values from yet")
+        return HealthCheck(name, True, "no issue to read the allowed values from yet")
     missing = [lv for lv in target.levels if lv.lower() not in allowed]
     if missing:
-        return HealthCheck("levels", False, f"not among the {what} of {target.project}: {', '.join(missing)}")
-    return HealthCheck(
-        "levels", True, f"all {len(target.levels)} mapped levels are {what} of {target.project}"
-    )
+        return HealthCheck(name, False, f"not among the {what}: {', '.join(missing)}")
+    return HealthCheck(name, True, f"all {len(target.levels)} mapped levels are {what}")
 
 
 # -- all together -------------------------------------------------------------------------------------
-def run_checks(client: Any, target: Target) -> list[HealthCheck]:
-    """Every check for one project; stops after the token check when the token does not work."""
-    token = _token(client)
+def run_checks(api: Api, targets: Sequence[Target]) -> list[HealthCheck]:
+    """Every check, for every project; stops after the token check when the token does not work."""
+    token = _token(api)
     if not token.ok:
         return [token]
-    steps: Iterable[Callable[[], list[HealthCheck]]] = (
-        lambda: [_deployment(client)],
-        lambda: _permissions(client, target.project),
-        lambda: _status_checks(client, target),
-        lambda: _field_checks(client, target),
-    )
-    return [token, *(check for step in steps for check in step())]
+    out = [token, _deployment(api)]
+    for target in targets:
+        out += _permissions(api, target.project)
+        out += _status_checks(api, target)
+        out += _field_checks(api, target)
+    bulk = [c for c in out if c.name == "bulk edit"]
+    return [c for c in out if c.name != "bulk edit"] + bulk[:1]
 
 
-def target_of(conn: _Connected) -> Target:
-    """What the connector's deployment asks of its project (adapter over the connector's attributes)."""
-    return Target(project=str(conn.project))  # type: ignore[attr-defined]
+def expected_type(name: str) -> FieldType | None:
+    """The type a managed field must have, when its name says what it holds (see CONVENTIONAL_TYPES)."""
+    folded = name.casefold()
+    if folded.startswith(DUE_PREFIX):
+        return FieldType.DATETIME
+    return CONVENTIONAL_TYPES.get(folded)
 
 
-def checks(conn: _Connected) -> list[HealthCheck]:
-    """Every check, in the order an admin would fix them."""
-    return run_checks(conn.client, target_of(conn))
+def targets_of(conn: JiraConnector) -> list[Target]:
+    """What the connector's deployment asks of each governed project."""
+    names = conn.names
+    levels = tuple(names.tracker_levels())
+    statuses = tuple(names.tracker_statuses())
+    fields = {name: expected_type(name) for name in conn.context.fields}
+    return [
+        Target(key, levels, conn.settings.level_field, statuses, fields) for key in conn.settings.projects
+    ]
+
+
+def checks(conn: JiraConnector) -> list[HealthCheck]:
+    """Every check for the connector's site and projects, in the order an admin would fix them."""
+    return run_checks(conn.api, targets_of(conn))
+
+
+__all__ = [
+    "PROJECT_PERMISSIONS",
+    "USABLE_SCHEMAS",
+    "Api",
+    "Target",
+    "Workflow",
+    "checks",
+    "expected_type",
+    "read_workflow",
+    "run_checks",
+    "targets_of",
+]

@@ -3,27 +3,29 @@
 Why: a team moving from JSM SLAs to casewarden wants to see, case by case, where the two disagree and by
 how much before it trusts either. JSM computes its SLAs itself (its own calendars and start/stop
 conditions); ``GET /rest/servicedeskapi/request/{issueIdOrKey}/sla`` shows them per request. The
-``jira`` library has no wrapper for it, so it goes through the client's session (auth, retries).
+``jira`` library has no wrapper for it, so it goes through the connector's client (auth, casewarden's
+retries bounded by the cycle budget, Jira's errors mapped to the error tree).
 
 Each JSM SLA is matched to a policy metric by its name through the deployment's map
 (:data:`DEFAULT_SLA_METRICS` unless the settings say otherwise); SLAs the map does not name are left
 out. The ongoing cycle is the timer (its ``breachTime``, absent while paused); with none ongoing, the
 last completed cycle says whether the target was met (no due instant) or breached (its breach time).
 There is no bulk endpoint: one call per case (and per page of 50 SLAs), so the cross-check is for the
-few cases a report looks at, not for every cycle. Only service projects have requests: issues of other
-projects answer 404 and are skipped.
+few cases a report looks at, not for every cycle. Only service projects have requests: with no service
+project governed nothing is asked; issues of other projects answer 404 and are skipped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
-
-from jira.exceptions import JIRAError
+from typing import TYPE_CHECKING, Any, Protocol
 
 from casewarden.connectors.base import NativeTimer
-from casewarden.errors import ConnectorError, error_for_status
+from casewarden.errors import SkippableConnectorError
+
+if TYPE_CHECKING:
+    from casewarden.connectors.jira.connector import JiraConnector
 
 #: JSM's default SLA names on a new service project -> policy metrics.
 DEFAULT_SLA_METRICS: Mapping[str, str] = {
@@ -35,8 +37,12 @@ DEFAULT_SLA_METRICS: Mapping[str, str] = {
 PAGE_LIMIT = 50
 
 
-class _Connected(Protocol):
-    client: Any
+class Api(Protocol):
+    """What this module needs of :class:`casewarden.connectors.jira.client.JiraClient`."""
+
+    def call(
+        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, what: str = ""
+    ) -> Any: ...
 
 
 def _instant(date: Mapping[str, Any] | None) -> datetime | None:
@@ -81,45 +87,48 @@ def timer_from_sla(case_id: str, sla: Mapping[str, Any], metrics: Mapping[str, s
     )
 
 
-def _sla_pages(client: Any, case_id: str) -> Iterable[Mapping[str, Any]] | None:
+def _sla_pages(api: Api, case_id: str) -> list[Mapping[str, Any]] | None:
     """Every SLA of one request, following ``isLastPage``; None when the issue is not a request."""
-    url = f"{client.server_url.rstrip('/')}/rest/servicedeskapi/request/{case_id}/sla"
     found: list[Mapping[str, Any]] = []
     start = 0
     while True:
         try:
-            response = client._session.get(url, params={"start": start, "limit": PAGE_LIMIT})
-        except JIRAError as exc:
-            if exc.status_code == 404:
-                return None
-            status = int(exc.status_code or 0)
-            headers = exc.response.headers if exc.response is not None else {}
-            error = error_for_status(
-                status, f"reading JSM SLAs of case {case_id}", retry_after=headers.get("Retry-After")
+            page = api.call(
+                "GET",
+                f"/rest/servicedeskapi/request/{case_id}/sla",
+                params={"start": start, "limit": PAGE_LIMIT},
+                what=f"reading JSM SLAs of case {case_id}",
             )
-            raise error or ConnectorError(f"reading JSM SLAs of case {case_id}: HTTP {status}") from None
-        page = response.json()
-        values = page.get("values") or []
+        except SkippableConnectorError as exc:
+            if getattr(exc, "status", None) == 404:
+                return None
+            raise
+        values = (page or {}).get("values") or []
         found.extend(values)
-        if page.get("isLastPage", True) or not values:
+        if (page or {}).get("isLastPage", True) or not values:
             return found
         start += len(values)
 
 
-def timers(
-    conn: _Connected, ids: Sequence[str], metrics: Mapping[str, str] | None = None
-) -> list[NativeTimer]:
+def read_timers(api: Api, ids: Sequence[str], metrics: Mapping[str, str] | None = None) -> list[NativeTimer]:
     """JSM's timers for these cases (numeric issue ids), in id order then JSM's SLA order; cases that are
     not service requests, and SLAs the map does not name, are left out."""
     chosen = DEFAULT_SLA_METRICS if metrics is None else metrics
     out: list[NativeTimer] = []
     for case_id in ids:
-        slas = _sla_pages(conn.client, case_id)
-        for sla in slas or ():
+        for sla in _sla_pages(api, case_id) or ():
             timer = timer_from_sla(case_id, sla, chosen)
             if timer is not None:
                 out.append(timer)
     return out
 
 
-__all__ = ["DEFAULT_SLA_METRICS", "timer_from_sla", "timers"]
+def timers(conn: JiraConnector, ids: Sequence[str]) -> list[NativeTimer]:
+    """The connector's hook: nothing to ask when no governed project is a service project."""
+    if not any(conn.site.project(key).service_desk for key in conn.settings.projects):
+        return []
+    metrics: Mapping[str, str] | None = getattr(conn.settings, "jsm_slas", None)
+    return read_timers(conn.api, ids, metrics)
+
+
+__all__ = ["DEFAULT_SLA_METRICS", "read_timers", "timer_from_sla", "timers"]
