@@ -127,8 +127,7 @@ def timers(conn: JiraConnector, ids: Sequence[str]) -> list[NativeTimer]:
     """The connector's hook: nothing to ask when no governed project is a service project."""
     if not any(conn.site.project(key).service_desk for key in conn.settings.projects):
         return []
-    metrics: Mapping[str, str] | None = getattr(conn.settings, "jsm_slas", None)
-    return read_timers(conn.api, ids, metrics)
+    return read_timers(conn.api, ids, conn.settings.jsm_slas)
 
 
 __all__ = ["DEFAULT_SLA_METRICS", "read_timers", "timer_from_sla", "timers"]

@@ -59,6 +59,13 @@ class JiraSettings(ConnectorSettings):
     related_issue_type: str | None = Field(None, description="issue type of open_related issues")
     marker_property: str = Field("casewarden.markers", description="issue property holding markers")
     changelog_page: int = Field(1000, ge=1, le=10000, description="histories per bulk changelog page")
+    jsm_slas: dict[str, str] = Field(
+        default_factory=lambda: {
+            "Time to first response": "first_response",
+            "Time to resolution": "resolution",
+        },
+        description="JSM SLA name -> policy metric, for the cross-check (report/doctor)",
+    )
 
     @model_validator(mode="after")
     def _credentials(self) -> JiraSettings:
@@ -81,4 +88,5 @@ timeout: 30                          # seconds per request
 # level_field: Support level         # a select field for levels (default: Jira priority)
 # group_field: Support team          # a field assign_group writes (default: not supported)
 # link_types: {duplicate_of: {type: Duplicate, direction: outward}, related: {type: Relates, direction: both}}
+# jsm_slas: {Time to first response: first_response, Time to resolution: resolution}   # cross-check
 """
