@@ -186,7 +186,7 @@ class JiraClient:
         policy = retrying(
             attempts=self.settings.max_attempts,
             deadline=deadline,
-            clock=self.monotonic,
+            clock=self.budget.clock,
             sleep=self.sleep,
             cap=120.0,
         )

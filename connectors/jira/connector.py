@@ -86,6 +86,8 @@ class JiraConnector(Connector):
         self.project = settings.projects[0]
         #: ids of issues this instance just changed: the next search reconciles them (read-after-write)
         self.recently_written: list[str] = []
+        #: how many batches this instance applied (a read in progress restarts its search after writes)
+        self.writes = 0
 
     @classmethod
     def from_deployment(cls, settings: ConnectorSettings, context: ConnectorContext) -> Self:
@@ -132,6 +134,7 @@ class JiraConnector(Connector):
     def apply(self, batch: Sequence[CaseChanges]) -> list[ChangeResult]:
         from casewarden.connectors.jira.writing import apply
 
+        self.writes += 1
         return apply(self, batch)
 
     def find_markers(self, case_ids: Sequence[str]) -> dict[str, set[str]]:
