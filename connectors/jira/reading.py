@@ -4,8 +4,8 @@ Cloud searches ``POST /search/jql`` paged by ``nextPageToken`` (no ``total``; th
 listed, the marker and channel properties asked for); Data Center ``POST /search`` paged by ``startAt``.
 The window is ``updated >= "yyyy/MM/dd HH:mm"`` written in the querying user's time zone (converting a UTC
 instant to wall time never lands in a DST gap, and an ambiguous wall time is read as its earlier instant,
-so a clock change only widens the window), moved back by ``overlap_minutes`` because search is
-eventually consistent, ``ORDER BY updated ASC, id ASC``.
+so a clock change only widens the window, and ``seen`` covers the widened part), moved back by
+``overlap_minutes`` because search is eventually consistent, ``ORDER BY updated ASC, id ASC``.
 
 The resume point is ``{"since": <the latest updated read, UTC>, "seen": {id: updated} for what was read
 inside the next window's overlap, "roster": [[first id, last id], ...]}``: re-read issues whose (id,
@@ -23,7 +23,7 @@ changelogs. Issues this connector just changed are named in ``reconcileIssues`` 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from casewarden.connectors.base import Gone, KnownCases, Page, Resume, TrackerCase, nothing_known
@@ -250,16 +250,32 @@ def _floor_minute(at: datetime) -> datetime:
 class Window:
     """The resume point as it advances over one read."""
 
-    def __init__(self, resume: Resume | None, overlap: timedelta) -> None:
+    def __init__(self, resume: Resume | None, overlap: timedelta, zone: tzinfo = UTC) -> None:
         resume = resume or {}
         since = resume.get("since")
         self.since: datetime | None = datetime.fromisoformat(since) if since else None
         self.seen: dict[str, str] = dict(resume.get("seen") or {})
         self.roster: set[int] = _expand(resume.get("roster") or [])
         self.overlap = overlap
+        self.zone = zone
 
     def bound(self) -> datetime | None:
         return None if self.since is None else _floor_minute(self.since - self.overlap)
+
+    def literal(self) -> str | None:
+        """The bound as the JQL date literal: wall time in the user's zone, to the minute."""
+        bound = self.bound()
+        return None if bound is None else f"{bound.astimezone(self.zone):%Y/%m/%d %H:%M}"
+
+    def effective(self) -> datetime | None:
+        """The instant Jira reads :meth:`literal` as: a wall time the clocks passed twice (DST ending)
+        means its earlier instant, so the window Jira applies can start an hour before :meth:`bound`;
+        ``seen`` must cover that much, or the issues in that hour would be read twice."""
+        literal = self.literal()
+        if literal is None:
+            return None
+        wall = datetime.strptime(literal, "%Y/%m/%d %H:%M").replace(tzinfo=self.zone, fold=0)
+        return min(wall.astimezone(UTC), self.bound() or wall)
 
     def already_read(self, case_id: str, updated: str) -> bool:
         return self.seen.get(case_id) == updated
@@ -272,7 +288,7 @@ class Window:
             self.roster.add(int(case_id))
 
     def resume(self) -> Resume:
-        bound = self.bound()
+        bound = self.effective()
         seen = {i: u for i, u in self.seen.items() if bound is None or (parse_ts(u) or bound) >= bound}
         self.seen = seen
         return {
@@ -289,18 +305,17 @@ def read_changed(
     between two pages (the engine applies each page's changes before asking for the next), the search
     starts again from the advanced window instead of following its page token: the issues just written
     moved to the end of the ``updated`` order, so the token's offset would skip unread ones."""
-    window = Window(resume, timedelta(minutes=conn.settings.overlap_minutes))
+    window = Window(resume, timedelta(minutes=conn.settings.overlap_minutes), conn.site.zone())
     t = translator(conn)
-    zone = conn.site.zone()
     reconcile = list(dict.fromkeys(conn.recently_written))[-RECONCILE_MAX:]
     finished = True
     restart = True
     while restart:
         restart = False
         jql = scope_jql(conn)
-        bound = window.bound()
-        if bound is not None:
-            jql += f' AND updated >= "{bound.astimezone(zone):%Y/%m/%d %H:%M}"'
+        literal = window.literal()
+        if literal is not None:
+            jql += f' AND updated >= "{literal}"'
         jql += " ORDER BY updated ASC, id ASC"
         for beans in search_beans(
             conn, jql, fields=t.search_fields, expand=["changelog"], reconcile=reconcile

@@ -102,10 +102,13 @@ def _user_ref(user: Mapping[str, Any] | None) -> str | None:
 
 def _items(histories: Sequence[Mapping[str, Any]], field_id: str) -> list[tuple[datetime, Mapping[str, Any]]]:
     out: list[tuple[datetime, int, Mapping[str, Any]]] = []
-    for n, h in enumerate(histories):
+    for position, h in enumerate(histories):
         at = parse_ts(h.get("created"))
         if at is None:
             continue
+        # Cloud lists the changelog newest first: within one instant, history ids give the order
+        hid = str(h.get("id", ""))
+        n = int(hid) if hid.isdigit() else position
         for item in h.get("items") or []:
             if (item.get("fieldId") or item.get("field")) == field_id:
                 out.append((at, n, item))

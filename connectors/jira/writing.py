@@ -296,6 +296,12 @@ def _status(conn: JiraConnector, issue: _Issue, c: Change) -> str | None:
         path = wf.path(issue.status, target)
     if path is None:
         here = wf.names.get(issue.status, issue.status)
+        unknown = sorted(wf.names.get(s, s) for s in wf.unexplored(issue.status))
+        if unknown:
+            return (
+                f"no known workflow path leads from '{here}' to '{name}': the transitions out of "
+                f"{', '.join(unknown)} are not known yet (Jira shows them only on an issue in that status)"
+            )
         return f"no workflow transition path leads from '{here}' to '{name}'"
     keys = {c.key} if c.key else set()
     if not path:

@@ -248,6 +248,8 @@ class JiraUnderTest:
             self.mock.add_callback(method, pattern, callback=self._serve)
         self.mock.start()
         self._made: list[JiraConnector] = []
+        #: settings a focused test changes (e.g. link_types), applied to every connector made after
+        self.overrides: dict[str, Any] = {}
 
     def _serve(self, request: requests.PreparedRequest) -> tuple[int, dict[str, str], Any]:
         now = self.clock()
@@ -271,6 +273,7 @@ class JiraUnderTest:
             "page_size": self.page_size,
             "group_field": GROUP_FIELD,
             "timeout": 10,
+            **self.overrides,
         }
         if self.mode == "cloud":
             return JiraSettings(
