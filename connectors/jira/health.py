@@ -267,21 +267,31 @@ def _status_checks(api: Api, target: Target) -> list[HealthCheck]:
 
 
 def _reachability(project: str, flow: Workflow, policy: str, jira: str, status_id: str) -> HealthCheck:
+    """From where a mapped status can be reached. No known way there fails only when every other status
+    was seen (an issue in it showed its transitions); otherwise it is not known yet, which is no fault."""
     sources = flow.reachable_from(status_id)
     others = [s for s in flow.names if s != status_id and s not in flow.unknown]
+    unseen = sorted(flow.names[s] for s in flow.unknown if s != status_id)
     name = f"{project} workflow: {jira}"
-    if not sources:
+    if not sources and not unseen:
         return HealthCheck(
             name,
             False,
             f"no transition leads to '{jira}' (for {policy}): casewarden can never move a case there; add a "
             "transition to it in the project's workflow",
         )
-    blocked = sorted(flow.names[s] for s in others if s not in sources)
+    if not sources:
+        return HealthCheck(
+            name,
+            True,
+            f"no way there seen yet: it can only be reached from {', '.join(unseen)}, which no issue is in",
+        )
+    reached = sorted(flow.names[s] for s in sources)
     direct = sorted(flow.names[s] for s in sources if status_id in flow.edges.get(s, ()))
-    detail = f"reached from {', '.join(sorted(flow.names[s] for s in sources))}"
-    if direct != sorted(flow.names[s] for s in sources):
-        detail += f" (in one step from {', '.join(direct) or 'none'}, else through others)"
+    detail = f"reached from {', '.join(reached)}"
+    if direct != reached:
+        detail += f" (directly from {', '.join(direct) or 'none'}, from the others in several steps)"
+    blocked = sorted(flow.names[s] for s in others if s not in sources)
     if blocked:
         detail += f"; not from {', '.join(blocked)}"
     return HealthCheck(name, True, detail)
@@ -327,8 +337,8 @@ def _field_check(
     screen: Mapping[str, Any] | None,
 ) -> HealthCheck:
     check = f"{project} field {name}"
-    if found is None:
-        return HealthCheck(check, False, "does not exist: run 'casewarden bootstrap --apply' or create it")
+    if found is None:  # doctor's bootstrap check lists it as missing; no second failure for it here
+        return HealthCheck(check, True, "not created yet: 'casewarden bootstrap --apply' creates it")
     field_id = str(found["id"])
     schema = _schema_of(found)
     if wanted is None and schema not in WRITABLE_SCHEMAS:
@@ -365,7 +375,7 @@ def _level_check(
     else:
         found = by_name.get(target.level_field.lower())
         if found is None:
-            return HealthCheck(name, False, f"the level field '{target.level_field}' does not exist")
+            return HealthCheck(name, True, f"the level field '{target.level_field}' is not created yet")
         field_id, what = str(found["id"]), f"options of {target.level_field}"
     meta = (screen or {}).get(field_id)
     if screen is not None and meta is None:
