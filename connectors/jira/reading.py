@@ -64,6 +64,18 @@ def properties(conn: JiraConnector) -> list[str]:
     return [conn.settings.marker_property, CHANNEL_PROPERTY, ORIGIN_PROPERTY]
 
 
+class Beans(list[dict[str, Any]]):
+    """One page of search results; ``last`` says the query has no page after it."""
+
+    last: bool = False
+
+
+def _page(issues: list[dict[str, Any]], last: bool) -> Beans:
+    page = Beans(issues)
+    page.last = last
+    return page
+
+
 def search_beans(
     conn: JiraConnector,
     jql: str,
@@ -73,7 +85,7 @@ def search_beans(
     page_size: int | None = None,
     reconcile: Sequence[str] = (),
     with_properties: bool = True,
-) -> Iterator[list[dict[str, Any]]]:
+) -> Iterator[Beans]:
     """Pages of issue beans for a query, in the mode's own paging."""
     api = conn.api
     size = page_size or conn.settings.page_size
@@ -92,9 +104,10 @@ def search_beans(
                 body["nextPageToken"] = token
             answer = api.call("POST", "search/jql", body=body, what="searching issues") or {}
             issues = answer.get("issues") or []
-            yield issues
             token = answer.get("nextPageToken")
-            if not token or answer.get("isLast") or not issues:
+            last = not token or bool(answer.get("isLast")) or not issues
+            yield _page(issues, last)
+            if last:
                 return
     start = 0
     while True:
@@ -105,9 +118,10 @@ def search_beans(
             body["properties"] = props
         answer = api.call("POST", "search", body=body, what="searching issues") or {}
         issues = answer.get("issues") or []
-        yield issues
         start += len(issues)
-        if not issues or start >= int(answer.get("total", 0)):
+        last = not issues or start >= int(answer.get("total", 0))
+        yield _page(issues, last)
+        if last:
             return
 
 
@@ -165,21 +179,43 @@ def _issue_comments(conn: JiraConnector, case_id: str) -> list[dict[str, Any]]:
             return found
 
 
-def _comments_known(comments: Sequence[Mapping[str, Any]], known: TrackerCase | None) -> list[bool] | None:
-    """JSM's public flags reused from the known case when its replies are these comments (DC saves a
-    call per issue); None when they differ."""
-    if known is None or len(known.case.replies) != len(comments):
+def _comments_known(
+    comments: Sequence[Mapping[str, Any]], known: TrackerCase | None, me: str | None
+) -> list[bool] | None:
+    """JSM's public flags without a call per issue (Data Center), in creation order: the known case's
+    replies for the comments it already had, and "internal" for comments after them that casewarden's
+    own account wrote (its notes are internal on JSM); None when anything else is new or different."""
+    if known is None:
         return None
-    instants = sorted(parse_ts(c.get("created")) for c in comments if c.get("created"))  # type: ignore[type-var]
-    if instants != [r.at for r in known.case.replies]:
+    ordered = sorted(comments, key=lambda c: parse_ts(c.get("created")) or datetime.min.replace(tzinfo=UTC))
+    replies = known.case.replies
+    if len(ordered) < len(replies):
         return None
-    return [r.public for r in known.case.replies]
+    flags: list[bool] = []
+    for n, c in enumerate(ordered):
+        at = parse_ts(c.get("created"))
+        if n < len(replies):
+            if at != replies[n].at:
+                return None
+            flags.append(replies[n].public)
+            continue
+        author = c.get("author") or {}
+        if me is None or str(author.get("accountId") or author.get("name") or "") != me:
+            return None
+        flags.append(False)
+    return flags
+
+
+def _own_account(conn: JiraConnector) -> str | None:
+    me = conn.site.myself()
+    return str(me.get("accountId") or me.get("name") or me.get("key") or "") or None
 
 
 def build_all(conn: JiraConnector, beans: Sequence[Mapping[str, Any]], known: KnownCases) -> list[Built]:
     """The cases of a page of beans, with whole timelines, in the beans' order."""
     t = translator(conn)
     ids = [str(b["id"]) for b in beans]
+    me = _own_account(conn) if beans and not conn.api.cloud else None
     truncated = []
     for b in beans:
         cl = b.get("changelog") or {}
@@ -210,7 +246,7 @@ def build_all(conn: JiraConnector, beans: Sequence[Mapping[str, Any]], known: Kn
         if int(page.get("total", len(comments))) > len(comments):
             comments = _issue_comments(conn, bid)
         if comments and not conn.api.cloud and conn.jsm():
-            flags = _comments_known(comments, known_cases.get(bid))
+            flags = _comments_known(comments, known_cases.get(bid), me)
             if flags is None:
                 comments = _issue_comments(conn, bid)
             else:
@@ -308,6 +344,7 @@ def read_changed(
     window = Window(resume, timedelta(minutes=conn.settings.overlap_minutes), conn.site.zone())
     t = translator(conn)
     reconcile = list(dict.fromkeys(conn.recently_written))[-RECONCILE_MAX:]
+    written_before = set(conn.recently_written)
     finished = True
     restart = True
     while restart:
@@ -317,6 +354,7 @@ def read_changed(
         if literal is not None:
             jql += f' AND updated >= "{literal}"'
         jql += " ORDER BY updated ASC, id ASC"
+        written_during = set(conn.recently_written) - written_before
         for beans in search_beans(
             conn, jql, fields=t.search_fields, expand=["changelog"], reconcile=reconcile
         ):
@@ -331,6 +369,10 @@ def read_changed(
                     stop = True
                     break
                 if window.already_read(str(bean["id"]), str(f.get("updated"))):
+                    continue
+                if str(bean["id"]) in written_during:
+                    # written by this connector during this read: the next read sees it (since stays
+                    # behind it); reading it again now would only repeat what the engine just saw
                     continue
                 fresh.append(bean)
             built = build_all(conn, fresh, known)
@@ -350,7 +392,7 @@ def read_changed(
             if stop:
                 finished = False
                 break
-            if conn.writes != writes:
+            if conn.writes != writes and not beans.last:
                 restart = True
                 break
     if finished and window.roster:
