@@ -172,3 +172,16 @@ def test_every_request_follows_the_platform_spec() -> None:
     with fake.serve() as mock:
         assert all(c.ok for c in run_checks(api_for(fake), [TARGET]))
         recorder.assert_clean(mock.calls)
+
+
+def test_each_governed_project_is_checked_on_its_own(fake: FakeJira) -> None:
+    """A software project beside the service project: its workflow has none of the JSM statuses."""
+    populate(fake)
+    fake.create_issue("ENG", "a bug", created=NOW - timedelta(hours=1))
+    targets = [TARGET, Target("ENG", levels=TARGET.levels, statuses=STATUSES, fields=TARGET.fields)]
+    checks = run_checks(api_for(fake), targets)
+    names = [c.name for c in checks]
+    assert names.count("token") == 1 and "SUP permissions" in names and "ENG permissions" in names
+    failed = {c.name: c.detail for c in checks if not c.ok}
+    assert list(failed) == ["ENG statuses"], failed
+    assert "'Waiting for support' (for New)" in failed["ENG statuses"]
