@@ -643,6 +643,25 @@ def test_user_search_flags(platform: ApiSpec) -> None:
     flags(req(platform, "GET", f"{J2}/user/search?includeDeleted=true"), "'includeDeleted' is not declared")
 
 
+@covers(quirks.JIRA_NULL_CHANGE_ITEMS)
+def test_change_items_without_a_value_before_or_after(platform: ApiSpec) -> None:
+    url = f"{J2}/issue/A-1/changelog"
+    item = {
+        "field": "labels",
+        "fieldtype": "jira",
+        "from": None,
+        "fromString": None,
+        "to": "x",
+        "toString": "x",
+    }
+    page = {"values": [{"id": "1", "created": JIRA_TIME, "items": [item]}], "isLast": True}
+    assert ans(platform, "GET", url, 200, page) == []
+    cleared = {**item, "from": "x", "fromString": "x", "to": None, "toString": None}
+    assert ans(platform, "GET", url, 200, {**page, "values": [{"id": "2", "items": [cleared]}]}) == []
+    wrong = {**item, "from": 7}
+    flags(ans(platform, "GET", url, 200, {**page, "values": [{"id": "3", "items": [wrong]}]}), "from")
+
+
 @covers(quirks.JSM_BASIC_AUTH)
 def test_basic_auth_on_jsm(jsm: ApiSpec, platform: ApiSpec) -> None:
     url = f"{JSM}/request/A-1/comment"

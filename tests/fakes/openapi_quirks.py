@@ -47,6 +47,7 @@ JIRA_LINK_NULL_COMMENT: Final = "jira-link-null-comment"
 JIRA_OFFSET_TIMESTAMPS: Final = "jira-offset-timestamps"
 JIRA_EMPTY_SUCCESS_BODIES: Final = "jira-empty-success-bodies"
 JIRA_USER_SEARCH_FLAGS: Final = "jira-client-user-search-flags"
+JIRA_NULL_CHANGE_ITEMS: Final = "jira-null-change-items"
 JSM_BASIC_AUTH: Final = "jsm-basic-auth"
 UNDECLARED_ERROR_ANSWERS: Final = "undeclared-error-answers"
 
@@ -178,6 +179,15 @@ QUIRKS: Final[tuple[Quirk, ...]] = (
         "(found driving the client) jira's user search sends the Server-era includeActive/"
         "includeInactive, which the Cloud spec does not declare",
         "/user/search accepts those two as booleans; other undeclared parameters still fail",
+    ),
+    Quirk(
+        JIRA_NULL_CHANGE_ITEMS,
+        _JP,
+        "(found driving the connector) changelog items carry `from`/`fromString`/`to`/`toString` null when "
+        "a field had no value before or has none after (every first assignment, every clearing); the spec "
+        "declares them non-nullable strings",
+        "ChangeDetails' four value properties may be null; a value of another type (a number, an object) "
+        "still fails",
     ),
     Quirk(
         JSM_BASIC_AUTH,
@@ -465,6 +475,12 @@ def _patch_jira_link_null_comment(document: JsonObject) -> None:
     }
 
 
+def _patch_jira_null_change_items(document: JsonObject) -> None:
+    properties = document["components"]["schemas"]["ChangeDetails"]["properties"]
+    for name in ("from", "fromString", "to", "toString"):
+        properties[name] = {**properties[name], "nullable": True}
+
+
 def _patch_jira_user_search_flags(document: JsonObject) -> None:
     operation = document["paths"]["/rest/api/3/user/search"]["get"]
     declared = {parameter.get("name") for parameter in operation.get("parameters", ())}
@@ -487,5 +503,6 @@ SCHEMA_PATCHES: Final[dict[str, Callable[[JsonObject], None]]] = {
     JIRA_TRANSITION_ID_NUMBER: _patch_jira_transition_id_number,
     JIRA_LINK_NULL_COMMENT: _patch_jira_link_null_comment,
     JIRA_USER_SEARCH_FLAGS: _patch_jira_user_search_flags,
+    JIRA_NULL_CHANGE_ITEMS: _patch_jira_null_change_items,
 }
 assert set(SCHEMA_PATCHES) <= QUIRK_NAMES
