@@ -224,16 +224,18 @@ class Capabilities:
     """What the tracker can do; the planner never plans what it cannot.
 
     ``link_kinds`` None means every link kind; ``unwritable_fields`` names managed fields whose tracker
-    type cannot hold what casewarden writes (with the reason). ``notes`` are limitations in words an
-    admin understands, shown by ``doctor``. ``frozen_categories`` are status categories in which the
-    tracker accepts no change to a case at all (Zendesk's closed tickets): the planner plans nothing for
-    such a case but the changes that open a new one."""
+    type cannot hold what casewarden writes (with the reason); ``unreachable_statuses`` names policy
+    statuses the tracker cannot move a case to (a Jira workflow without that status, with the reason).
+    ``notes`` are limitations in words an admin understands, shown by ``doctor``. ``frozen_categories``
+    are status categories in which the tracker accepts no change to a case at all (Zendesk's closed
+    tickets): the planner plans nothing for such a case but the changes that open a new one."""
 
     supported: frozenset[ChangeKind]
     link_kinds: frozenset[str] | None = None
     unwritable_fields: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     frozen_categories: frozenset[str] = frozenset()
+    unreachable_statuses: Mapping[str, str] = field(default_factory=dict)
 
     def refusal(self, change: Change) -> str | None:
         """Why this tracker cannot make ``change``, or None if it can."""
@@ -245,6 +247,8 @@ class Capabilities:
             and change.field not in self.link_kinds
         ):
             return f"cannot make '{change.field}' links (can: {', '.join(sorted(self.link_kinds)) or 'none'})"
+        if change.kind is ChangeKind.SET_STATUS and change.value in self.unreachable_statuses:
+            return f"cannot move a case to '{change.value}': {self.unreachable_statuses[change.value or '']}"
         if change.kind is ChangeKind.SET_FIELD and change.field in self.unwritable_fields:
             return f"cannot write field '{change.field}': {self.unwritable_fields[change.field or '']}"
         return None

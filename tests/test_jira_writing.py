@@ -218,3 +218,33 @@ def test_internal_notes_in_jsm_plain_comments_elsewhere(tut: JiraUnderTest) -> N
     assert ChangeKind.ADD_NOTE in caps.supported
     tut.overrides["jsm"] = False
     assert any("plain comments" in n for n in tut.connector().capabilities().notes)
+
+
+def test_a_status_outside_the_workflow_is_a_capability_never_planned(tut: JiraUnderTest) -> None:
+    STATUS_MAP["Closed"] = "Done"  # the software projects' status: not in the service desk's workflow
+    try:
+        caps = tut.connector().capabilities()
+    finally:
+        STATUS_MAP["Closed"] = "Closed"
+    assert set(caps.unreachable_statuses) == {"Closed"}
+    why = caps.refusal(Change("1", ChangeKind.SET_STATUS, "Closed"))
+    assert why and "'Done' is not a status of the workflow of SUP" in why
+    assert caps.refusal(Change("1", ChangeKind.SET_STATUS, "Open")) is None
+
+
+def test_a_related_issue_opened_by_an_interrupted_attempt_is_not_opened_again(tut: JiraUnderTest) -> None:
+    """The issue was opened, then the link's answer was lost: no marker on the source. Planned again (as
+    after a kill that left no token), the connector finds the issue by its origin and opens none."""
+    source = open_case(tut)
+    conn = tut.connector()
+    conn.bootstrap_apply(conn.bootstrap_plan(needs()))
+    key = f"{source}:related:2"
+    change = Change(source, ChangeKind.OPEN_RELATED, "Follow-up", key=key)
+    tut.fake.faults.lands_then_fails("POST /rest/api/{v}/issueLink", status=503)
+    [first] = conn.apply([CaseChanges(source, (change,))])
+    assert first.outcome is Outcome.UNKNOWN and len(tut.fake.state.issues) == 2
+    assert key not in tut.connector().find_markers([source]).get(source, set())
+    [again] = tut.connector().apply([CaseChanges(source, (change,))])
+    assert again.outcome is Outcome.APPLIED
+    assert len(tut.fake.state.issues) == 2, "found by casewarden.origin, not opened twice"
+    assert key in tut.connector().find_markers([source])[source]

@@ -179,7 +179,30 @@ class JiraConnector(Connector):
             supported=frozenset(supported),
             link_kinds=frozenset(self.settings.link_types),
             notes=tuple(notes),
+            unreachable_statuses=self._statuses_outside_workflows(),
         )
+
+    def _statuses_outside_workflows(self) -> dict[str, str]:
+        """Policy statuses mapped to a Jira status that no governed project's workflow has: never
+        planned (a status in the workflow that no transition reaches is refused when tried, with the
+        reason, and shown by doctor)."""
+        cached: dict[str, str] | None = self.__dict__.get("_outside")
+        if cached is not None:
+            return cached
+        in_workflow: set[str] = set()
+        for key in self.settings.projects:
+            rows = (
+                self.api.call("GET", f"project/{key}/statuses", what=f"reading the statuses of {key}") or []
+            )
+            for row in rows:
+                in_workflow |= {str(s.get("name", "")).casefold() for s in row.get("statuses") or []}
+        outside = {
+            policy: f"'{jira}' is not a status of the workflow of {', '.join(self.settings.projects)}"
+            for policy, jira in self.names.tracker_statuses()
+            if jira.casefold() not in in_workflow
+        }
+        self.__dict__["_outside"] = outside
+        return outside
 
     def health(self) -> list[HealthCheck]:
         from casewarden.connectors.jira.health import checks

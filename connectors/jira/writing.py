@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from casewarden.connectors.base import (
@@ -59,6 +59,8 @@ EDIT_KINDS = frozenset(
         ChangeKind.ASSIGN_GROUP,
     }
 )
+#: how far back an open_related looks for an issue an earlier, interrupted attempt opened
+RELATED_LOOKBACK = timedelta(days=2)
 PREREAD_FIELDS = ["status", "labels", "issuelinks", "comment", "project", "issuetype", "priority", "reporter"]
 
 
@@ -425,6 +427,15 @@ def _related(conn: JiraConnector, issue: _Issue, c: Change) -> str | None:
         if conn.settings.related_issue_type
         else {"id": (f.get("issuetype") or {}).get("id")},
     }
+    if c.key:
+        # an earlier attempt may have opened it and died before the marker (a lost answer, a kill):
+        # find it by its origin among the issues created lately instead of opening a second one
+        from casewarden.connectors.jira.markers import find_origin
+
+        found = find_origin(conn, c.key, conn.api.now() - RELATED_LOOKBACK)
+        if found is not None:
+            finish_related(conn, source, str(found["id"]), c.key, issue)
+            return None
     t = translator(conn)
     if t.level_field is None and f.get("priority"):
         fields["priority"] = {"id": f["priority"].get("id")}

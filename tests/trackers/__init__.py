@@ -195,6 +195,8 @@ Factory = Callable[[Path, Callable[[], datetime]], TrackerUnderTest]
 FACTORIES: dict[str, str] = {
     "local": "tests.trackers.local:make",
     "zendesk": "tests.trackers.zendesk:make",
+    "jira-cloud": "tests.trackers.jira:make_cloud",
+    "jira-dc": "tests.trackers.jira:make_dc",
 }
 #: factories that exist to prove the suites catch broken connectors; never selected by default
 BROKEN: dict[str, str] = {
