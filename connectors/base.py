@@ -359,6 +359,13 @@ class Connector(abc.ABC):
         status, category) in, policy name -> tracker value out. The default keeps the policy's names."""
         return {lv: lv for lv, _rank in levels}, {st: st for st, _cat in statuses}
 
+    @classmethod
+    def example_settings(cls, levels: Sequence[tuple[str, int]], statuses: Sequence[tuple[str, str]]) -> str:
+        """The commented ``settings:`` ``init`` writes for a policy with these levels and statuses (as for
+        :meth:`example_mapping`), for a tracker whose settings depend on the policy (Zendesk: a drop-down
+        for levels when there are more than its four priorities). The default: ``SETTINGS_EXAMPLE``."""
+        return cls.SETTINGS_EXAMPLE
+
     @abc.abstractmethod
     def read_changed(
         self, resume: Resume | None, until: datetime, known: KnownCases = nothing_known
