@@ -286,3 +286,21 @@ def test_markers_of_a_first_read_cost_no_call_and_a_write_is_never_missed(
     key = f"{a}:note:1"
     assert all(r.ok for r in apply(conn, Change(a, ChangeKind.ADD_NOTE, "Escalated.", key=key)))
     assert conn.find_markers([a, b]) == {a: {key}}
+
+
+def test_a_follow_up_of_a_closed_ticket_is_a_native_follow_up_found_from_the_source(
+    fake: FakeZendesk, rsps: responses.RequestsMock, people: tuple[User, User]
+) -> None:
+    fake.mount(rsps)
+    customer, agent = people
+    [src] = tickets(fake, customer, 1)
+    fake.set_status(int(src), fake.now, "closed", author=agent)
+    fake.advance(MINUTE)
+    key = f"{src}:related:1"
+    [result] = apply(connector(fake), Change(src, ChangeKind.OPEN_RELATED, "Customer wrote again", key=key))
+    assert result.ok, result
+    [follow_up] = [t for t in fake.tickets.values() if t.via_followup_source_id == int(src)]
+    assert fake.tickets[int(src)].followup_ids == [follow_up.id]
+    assert connector(fake).find_markers([src]) == {src: {key}}
+    [case] = connector(fake).read_cases([str(follow_up.id)])
+    assert ("related", src) in [(x.kind, x.target) for x in case.case.links]
