@@ -304,3 +304,36 @@ def test_a_follow_up_of_a_closed_ticket_is_a_native_follow_up_found_from_the_sou
     assert connector(fake).find_markers([src]) == {src: {key}}
     [case] = connector(fake).read_cases([str(follow_up.id)])
     assert ("related", src) in [(x.kind, x.target) for x in case.case.links]
+
+
+def test_public_notes_show_no_marker_and_their_keys_are_recorded_privately(
+    fake: FakeZendesk, rsps: responses.RequestsMock, people: tuple[User, User]
+) -> None:
+    fake.mount(rsps)
+    customer, _ = people
+    [tid] = tickets(fake, customer, 1)
+    key = f"{tid}:update:1"
+    [result] = apply(
+        connector(fake, public_notes=True), Change(tid, ChangeKind.ADD_NOTE, "We are on it.", key=key)
+    )
+    assert result.ok
+    comments = list(fake.tickets[int(tid)].comments())[1:]
+    assert [(c["public"], c["body"]) for c in comments] == [
+        (False, f"casewarden recorded this update.\n[casewarden:{key}]"),
+        (True, "We are on it."),
+    ]
+    assert connector(fake).find_markers([tid]) == {tid: {key}}
+
+
+def test_a_public_note_whose_record_failed_is_unknown(
+    fake: FakeZendesk, rsps: responses.RequestsMock, people: tuple[User, User]
+) -> None:
+    """The private record and the public reply are two updates of one job: one landing alone is unknown."""
+    fake.mount(rsps)
+    customer, _ = people
+    [tid] = tickets(fake, customer, 1)
+    fake.faults.fail_tickets_in_jobs({int(tid): "locked"})  # the first update of the ticket in the job
+    [result] = apply(
+        connector(fake, public_notes=True), Change(tid, ChangeKind.ADD_NOTE, "Hi.", key=f"{tid}:u:1")
+    )
+    assert result.outcome is Outcome.UNKNOWN
