@@ -93,6 +93,8 @@ class _Writer:
         self.catalogue = conn.catalogue
         self.caps = conn.capabilities()
         self.results: dict[int, ChangeResult] = {}  # id(change) -> result
+        #: items made only to carry a follow-up's key on its source
+        self.pending_items: list[_Item] = []
 
     def done(
         self, change: Change, outcome: Outcome, error: str | None = None, token: str | None = None
@@ -284,8 +286,6 @@ class _Writer:
             return
         self.done(change, Outcome.APPLIED)
 
-    pending_items: list[_Item]
-
     # -- jobs --------------------------------------------------------------------------------------
 
     def run(self, items: list[_Item]) -> None:
@@ -409,7 +409,6 @@ def apply(conn: ZendeskConnector, batch: Sequence[CaseChanges]) -> list[ChangeRe
     if not batch:
         return []
     writer = _Writer(conn)
-    writer.pending_items = []
     items = writer.items(batch)
     writer.open_related(batch, items)
     items += writer.pending_items
