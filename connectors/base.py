@@ -318,7 +318,9 @@ class ConnectorContext:
     ``fields`` are the tracker names of the fields casewarden manages (read into ``TrackerCase.fields``);
     ``names`` maps policy levels and statuses to tracker values and back; ``case_data`` says where the
     case data the policy needs comes from; ``base_dir`` resolves relative paths; ``environ`` holds the
-    secrets named by ``*_env`` settings; ``budget`` is this tracker's share of the cycle's time."""
+    secrets named by ``*_env`` settings; ``budget`` is this tracker's share of the cycle's time;
+    ``field_types`` says what each managed field holds (by tracker name), for ``health`` to check that
+    the tracker's field can hold it."""
 
     tracker: str
     names: NameMap
@@ -327,6 +329,7 @@ class ConnectorContext:
     base_dir: Path = field(default_factory=Path.cwd)
     environ: Mapping[str, str] = field(default_factory=dict)
     budget: CycleBudget = field(default_factory=CycleBudget)
+    field_types: Mapping[str, FieldType] = field(default_factory=dict)
 
 
 class Connector(abc.ABC):
