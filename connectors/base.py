@@ -322,7 +322,9 @@ class ConnectorContext:
     ``fields`` are the tracker names of the fields casewarden manages (read into ``TrackerCase.fields``);
     ``names`` maps policy levels and statuses to tracker values and back; ``case_data`` says where the
     case data the policy needs comes from; ``base_dir`` resolves relative paths; ``environ`` holds the
-    secrets named by ``*_env`` settings; ``budget`` is this tracker's share of the cycle's time."""
+    secrets named by ``*_env`` settings; ``budget`` is this tracker's share of the cycle's time;
+    ``field_types`` says what each managed field holds (by tracker name), for ``health`` to check that
+    the tracker's field can hold it."""
 
     tracker: str
     names: NameMap
@@ -331,6 +333,7 @@ class ConnectorContext:
     base_dir: Path = field(default_factory=Path.cwd)
     environ: Mapping[str, str] = field(default_factory=dict)
     budget: CycleBudget = field(default_factory=CycleBudget)
+    field_types: Mapping[str, FieldType] = field(default_factory=dict)
 
 
 class Connector(abc.ABC):
@@ -362,6 +365,13 @@ class Connector(abc.ABC):
         """Starting ``levels`` and ``statuses`` maps for ``init``: (policy level, rank) and (policy
         status, category) in, policy name -> tracker value out. The default keeps the policy's names."""
         return {lv: lv for lv, _rank in levels}, {st: st for st, _cat in statuses}
+
+    @classmethod
+    def example_settings(cls, levels: Sequence[tuple[str, int]], statuses: Sequence[tuple[str, str]]) -> str:
+        """The commented ``settings:`` ``init`` writes for a policy with these levels and statuses (as for
+        :meth:`example_mapping`), for a tracker whose settings depend on the policy (Zendesk: a drop-down
+        for levels when there are more than its four priorities). The default: ``SETTINGS_EXAMPLE``."""
+        return cls.SETTINGS_EXAMPLE
 
     @abc.abstractmethod
     def read_changed(

@@ -11,8 +11,9 @@ import pytest
 import responses
 from zenpy import Zenpy
 
-from casewarden.connectors.base import FieldType, HealthCheck
-from casewarden.connectors.zendesk import health
+from casewarden.connectors.base import ConnectorContext, FieldType, HealthCheck
+from casewarden.connectors.mapping import NameMap
+from casewarden.connectors.zendesk import ZendeskConnector, ZendeskSettings, health
 from casewarden.connectors.zendesk.health import Wanted
 from tests.fakes.zendesk import Account, FakeZendesk
 
@@ -160,3 +161,35 @@ def test_a_failing_read_is_one_failed_check_not_a_crash(rsps: responses.Requests
     checks = by_name(health.checks(connect(fake, rsps), WANTED))
     assert checks["token"].ok and checks["statuses resolve"].ok
     assert not checks["fields usable"].ok and "503" in checks["fields usable"].detail
+
+
+def test_the_connectors_doctor_checks_each_field_for_what_it_holds(rsps: responses.RequestsMock) -> None:
+    """Through the real connector: the deployment's managed fields with their kinds (from the context),
+    its level and status maps; a due instant in a date field, a level in a checkbox are named."""
+    fake = ready(FakeZendesk(now=T0))
+    fake.create_ticket_field("date", "casewarden_due_first_response")
+    fake.create_ticket_field("checkbox", "casewarden_level")
+    fake.mount(rsps)
+    statuses = {"New": "New", "In Progress": "In Progress", "Solved": "Solved", "Closed": "closed"}
+    context = ConnectorContext(
+        tracker="zendesk",
+        names=NameMap({"P1": "urgent", "P2": "high"}, statuses, policy_levels=["P1", "P2"]),
+        fields=("casewarden_next_due", "casewarden_due_first_response", "casewarden_level"),
+        field_types={
+            "casewarden_next_due": FieldType.DATETIME,
+            "casewarden_due_first_response": FieldType.DATETIME,
+            "casewarden_level": FieldType.SELECT,
+        },
+        environ={"ZD_TOKEN": fake.api_token},
+    )
+    settings = ZendeskSettings(subdomain="acme", email=fake.admin.email, token_env="ZD_TOKEN")
+    conn = ZendeskConnector(settings, context, sleep=lambda _s: None)
+    try:
+        checks = by_name(conn.health())
+    finally:
+        conn.close()
+    assert checks["token"].ok and checks["role"].ok
+    assert checks["levels resolve"].ok and checks["statuses resolve"].ok
+    assert checks["field casewarden_next_due"].ok
+    assert "a day, not an instant" in checks["field casewarden_due_first_response"].detail
+    assert "yes/no" in checks["field casewarden_level"].detail

@@ -1,5 +1,10 @@
 """Every bundled preset maps onto Zendesk as ``casewarden init --tracker zendesk`` writes it: the deployment
-validates, ``bootstrap --apply`` makes a fresh instance ready for it, and doctor's mapping checks pass."""
+validates, ``bootstrap --apply`` makes a fresh instance ready for it, and doctor's mapping checks pass.
+
+A level map that sends two policy levels to one Zendesk value cannot be read back (a ticket at ``low``
+would always be the first level mapped there), so levels must round-trip; a policy with more levels than
+Zendesk's four priorities gets a drop-down. Statuses must round-trip too, except the policy's closed ones:
+Zendesk has one closed status, and a closed ticket can no longer change, so they share it."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from casewarden.sync.cli import main
 from casewarden.sync.deployment import load_deployment
 from casewarden.sync.deployment_checks import check_deployment
 from casewarden.sync.doctor import run_doctor
+from casewarden.sync.wiring import name_map
 from tests.fakes.zendesk import FakeZendesk
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
@@ -54,6 +60,21 @@ def test_init_for_zendesk_writes_a_deployment_that_validates(tmp_path: Path, pre
     assert check_deployment(deployment, policy) == []
     (spec,) = deployment.spec.trackers
     assert spec.type == "zendesk"
+    names = name_map(policy, deployment, spec)
+    assert names.unmapped_levels() == [] and names.unmapped_statuses() == []
+    problems: list[str] = []
+    levels_back = {
+        lv: names.level_from_tracker(names.level_to_tracker(lv) or "", problems) for lv in policy.levels
+    }
+    open_statuses = [st for st, s in policy.statuses.items() if s.category.value != "closed"]
+    statuses_back = {
+        st: names.status_from_tracker(names.status_to_tracker(st) or "", problems) for st in open_statuses
+    }
+    assert problems == []
+    assert {lv: back for lv, back in levels_back.items() if back != lv} == {}, "levels share a Zendesk value"
+    assert {st: back for st, back in statuses_back.items() if back != st} == {}, "statuses share one"
+    if len(policy.levels) > 4:
+        assert spec.settings.get("level_field"), "more levels than priorities: a drop-down holds them"
 
 
 @pytest.mark.parametrize("preset", preset_names())

@@ -218,3 +218,20 @@ def test_an_agent_token_cannot_read_the_exports_and_says_so(
     with pytest.raises(FatalConnectorError, match="HTTP 403") as caught:
         list(conn.read_changed(None, T0))
     assert fake.api_token not in str(caught.value)
+
+
+def test_a_ticket_without_priority_gets_the_policys_default_level_not_a_problem(
+    fake: FakeZendesk, rsps: responses.RequestsMock, people: tuple[User, User]
+) -> None:
+    fake.mount(rsps)
+    customer, agent = people
+    ticket = fake.create_ticket("t", "x", requester=customer, created_at=T0)
+    fake.now = T0 + 10 * MINUTE
+    engine = Engine()
+    conn = connector(fake)
+    [tc] = engine.read(conn)
+    assert tc.case.level_history == () and tc.problems == ()
+    fake.set_priority(ticket, T0 + 11 * MINUTE, "urgent", author=agent)
+    fake.advance(2 * MINUTE)
+    [later] = engine.read(conn)
+    assert [lv.level for lv in later.case.level_history] == ["S1"]

@@ -286,3 +286,54 @@ def test_markers_of_a_first_read_cost_no_call_and_a_write_is_never_missed(
     key = f"{a}:note:1"
     assert all(r.ok for r in apply(conn, Change(a, ChangeKind.ADD_NOTE, "Escalated.", key=key)))
     assert conn.find_markers([a, b]) == {a: {key}}
+
+
+def test_a_follow_up_of_a_closed_ticket_is_a_native_follow_up_found_from_the_source(
+    fake: FakeZendesk, rsps: responses.RequestsMock, people: tuple[User, User]
+) -> None:
+    fake.mount(rsps)
+    customer, agent = people
+    [src] = tickets(fake, customer, 1)
+    fake.set_status(int(src), fake.now, "closed", author=agent)
+    fake.advance(MINUTE)
+    key = f"{src}:related:1"
+    [result] = apply(connector(fake), Change(src, ChangeKind.OPEN_RELATED, "Customer wrote again", key=key))
+    assert result.ok, result
+    [follow_up] = [t for t in fake.tickets.values() if t.via_followup_source_id == int(src)]
+    assert fake.tickets[int(src)].followup_ids == [follow_up.id]
+    assert connector(fake).find_markers([src]) == {src: {key}}
+    [case] = connector(fake).read_cases([str(follow_up.id)])
+    assert ("related", src) in [(x.kind, x.target) for x in case.case.links]
+
+
+def test_public_notes_show_no_marker_and_their_keys_are_recorded_privately(
+    fake: FakeZendesk, rsps: responses.RequestsMock, people: tuple[User, User]
+) -> None:
+    fake.mount(rsps)
+    customer, _ = people
+    [tid] = tickets(fake, customer, 1)
+    key = f"{tid}:update:1"
+    [result] = apply(
+        connector(fake, public_notes=True), Change(tid, ChangeKind.ADD_NOTE, "We are on it.", key=key)
+    )
+    assert result.ok
+    comments = list(fake.tickets[int(tid)].comments())[1:]
+    assert [(c["public"], c["body"]) for c in comments] == [
+        (False, f"casewarden recorded this update.\n[casewarden:{key}]"),
+        (True, "We are on it."),
+    ]
+    assert connector(fake).find_markers([tid]) == {tid: {key}}
+
+
+def test_a_public_note_whose_record_failed_is_unknown(
+    fake: FakeZendesk, rsps: responses.RequestsMock, people: tuple[User, User]
+) -> None:
+    """The private record and the public reply are two updates of one job: one landing alone is unknown."""
+    fake.mount(rsps)
+    customer, _ = people
+    [tid] = tickets(fake, customer, 1)
+    fake.faults.fail_tickets_in_jobs({int(tid): "locked"})  # the first update of the ticket in the job
+    [result] = apply(
+        connector(fake, public_notes=True), Change(tid, ChangeKind.ADD_NOTE, "Hi.", key=f"{tid}:u:1")
+    )
+    assert result.outcome is Outcome.UNKNOWN

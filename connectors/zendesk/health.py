@@ -39,7 +39,7 @@ BUILTIN_STATUSES = {
 USABLE_TYPES: Mapping[FieldType, tuple[str, ...]] = {
     FieldType.DATETIME: ("text", "regexp"),  # ISO-8601 UTC text: Zendesk has no datetime field
     FieldType.TEXT: ("text", "textarea"),
-    FieldType.SELECT: ("tagger",),
+    FieldType.SELECT: ("tagger", "text"),
     FieldType.NUMBER: ("integer", "decimal", "text"),
     FieldType.LABEL: ("tagger", "multiselect", "text"),
 }
@@ -398,13 +398,17 @@ def all_checks(inst: Instance, wanted: Wanted) -> list[HealthCheck]:
 
 def wanted_of(conn: Any) -> Wanted:
     """What a connector's deployment maps: its level and status maps, the level drop-down and the
-    managed fields (kinds unknown here: ``bootstrap_plan`` checks them against the typed needs)."""
+    managed fields with what each holds (``context.field_types``; labels are tags, no field)."""
     names = getattr(conn, "names", None)
     settings = getattr(conn, "settings", None)
     level_field = getattr(settings, "level_field", None)
     levels = tuple(names.tracker_levels()) if names is not None else ()
     statuses = tuple((p, t, "") for p, t in names.tracker_statuses()) if names is not None else ()
-    fields: list[tuple[str, FieldType | None]] = [(f, None) for f in getattr(conn, "managed_fields", ())]
+    context = getattr(conn, "context", None)
+    types: Mapping[str, FieldType] = getattr(context, "field_types", None) or {}
+    fields: list[tuple[str, FieldType | None]] = [
+        (f, types.get(f)) for f in getattr(conn, "managed_fields", ()) if types.get(f) is not FieldType.LABEL
+    ]
     return Wanted(
         levels,
         level_field,

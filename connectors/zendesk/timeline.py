@@ -182,10 +182,10 @@ class _Builder:
                     milestones.append(Milestone(at, name))
         if not levels:
             _changed, value = self.level_value(self._current())
-            if value is None:
-                self.problems.append("the ticket has no priority (level)")
-                value = "none"
-            levels.append(LevelChange(opened, names.level_from_tracker(value, self.problems)))
+            if value is not None:
+                levels.append(LevelChange(opened, names.level_from_tracker(value, self.problems)))
+            # no priority yet: an empty level history, so the policy's intake default applies (and
+            # casewarden sets it, if the policy says so)
         if not statuses:
             label = self.status_value(self._current(), None) or str(t.get("status"))
             statuses.append(StatusChange(opened, names.status_from_tracker(label, self.problems)))

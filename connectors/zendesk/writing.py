@@ -65,14 +65,20 @@ class _Item:
 
     def payload(self, public_notes: bool) -> dict[str, Any]:
         body = {"id": self.ticket_id, **self.body}
+        if public_notes and self.notes:
+            # a public reply never shows marker lines (and a customer's text is never read for them):
+            # the keys travel in the private record item sent just before this one (see split_public)
+            body["comment"] = {"body": "\n\n".join(self.notes), "public": True}
+            return body
         if self.notes or self.keys:
-            body["comment"] = {
-                "body": with_markers(self.notes, self.keys),
-                "public": bool(public_notes and self.notes),
-            }
+            body["comment"] = {"body": with_markers(self.notes, self.keys), "public": False}
         if self.keys:
             body["metadata"] = {"custom": {"casewarden": list(self.keys)}}
         return body
+
+    def split_public(self) -> _Item:
+        """The private record of this item's keys, for a deployment whose notes are public replies."""
+        return _Item(self.ticket_id, changes=self.changes, keys=self.keys)
 
 
 def external_id_for(change: Change) -> str:
@@ -87,10 +93,18 @@ class _Writer:
         self.catalogue = conn.catalogue
         self.caps = conn.capabilities()
         self.results: dict[int, ChangeResult] = {}  # id(change) -> result
+        #: items made only to carry a follow-up's key on its source
+        self.pending_items: list[_Item] = []
 
     def done(
         self, change: Change, outcome: Outcome, error: str | None = None, token: str | None = None
     ) -> None:
+        """Record an outcome; a change carried by two updates (a public reply and its private record)
+        whose outcomes differ landed only in part: unknown, for the markers to settle."""
+        before = self.results.get(id(change))
+        if before is not None and before.outcome is not outcome:
+            outcome, error = Outcome.UNKNOWN, f"part of the update landed ({before.error or error})"
+            token = token or before.token
         self.results[id(change)] = ChangeResult(change, outcome, error, token)
 
     # -- building the items ----------------------------------------------------------------------
@@ -119,6 +133,8 @@ class _Writer:
                 item.changes.append(change)
             out += helpers
             if item.changes:
+                if self.conn.settings.public_notes and item.notes and item.keys:
+                    out.append(item.split_public())  # recorded first: a lost reply is never repeated
                 out.append(item)
         return out
 
@@ -270,8 +286,6 @@ class _Writer:
             return
         self.done(change, Outcome.APPLIED)
 
-    pending_items: list[_Item]
-
     # -- jobs --------------------------------------------------------------------------------------
 
     def run(self, items: list[_Item]) -> None:
@@ -395,7 +409,6 @@ def apply(conn: ZendeskConnector, batch: Sequence[CaseChanges]) -> list[ChangeRe
     if not batch:
         return []
     writer = _Writer(conn)
-    writer.pending_items = []
     items = writer.items(batch)
     writer.open_related(batch, items)
     items += writer.pending_items

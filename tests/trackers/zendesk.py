@@ -8,6 +8,10 @@
   statuses (``On Hold`` is Zendesk's ``On-hold``) and ``Closed`` the built-in ``closed``. Region, case type
   and hold-until live in text fields, milestones and checklist items in tags, the channel is
   ``via.channel``.
+* **Closed tickets** are final, as on Zendesk: the harness ignores a status or level change to one, and a
+  reply to one opens a follow-up ticket (``via_followup_source_id``), which is what Zendesk does with it.
+* **The instance** comes bootstrapped (as an admin would have it), so ``doctor``'s field checks pass;
+  the suites bootstrap again, which must then find everything and create nothing.
 * **Faults at the wire**: ``lose_answer`` lets a write land and answers 500, ``lose_request`` drops it
   (a connection error), ``refuse`` fails the ticket inside its bulk job (or answers 422) with a reason.
 """
