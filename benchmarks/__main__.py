@@ -2,14 +2,15 @@
 
 Calendar arithmetic side by side with businesstimedelta, pandas and workclock; then full case
 evaluations, memory per case and sync cycles on the embedded tracker; then the notifications a first run
-on a tracker full of history sends, against what adoption allows.
+on a tracker full of history sends, against what adoption allows; then the Zendesk connector's API calls
+against the fewest possible, and a large backfill under a rate limit.
 """
 
 from __future__ import annotations
 
 import sys
 
-from benchmarks import bench_adoption, bench_calendar, bench_sync
+from benchmarks import bench_adoption, bench_calendar, bench_sync, bench_zendesk
 
 
 def main() -> None:
@@ -20,6 +21,8 @@ def main() -> None:
     bench_sync.main()
     print()
     bench_adoption.main()
+    print()
+    bench_zendesk.main()
 
 
 if __name__ == "__main__":
