@@ -148,3 +148,11 @@ def test_base_urls_split_for_zenpy() -> None:
     assert split_base_url("http://127.0.0.1:8080/zd/") == ("http", "127", "0.0.1:8080/zd")
     with pytest.raises(ConfigError, match=r"127\.0\.0\.1"):
         split_base_url("http://localhost:8080")
+
+
+def test_a_process_wide_zenpy_override_is_warned_about(
+    monkeypatch: pytest.MonkeyPatch, fake: FakeZendesk, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("ZENPY_FORCE_NETLOC", "elsewhere.example")
+    connector(fake)
+    assert "ZENPY_FORCE_NETLOC is set" in caplog.text

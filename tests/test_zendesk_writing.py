@@ -337,3 +337,20 @@ def test_a_public_note_whose_record_failed_is_unknown(
         connector(fake, public_notes=True), Change(tid, ChangeKind.ADD_NOTE, "Hi.", key=f"{tid}:u:1")
     )
     assert result.outcome is Outcome.UNKNOWN
+
+
+def test_a_job_that_cannot_be_sent_in_time_is_refused_and_the_jobs_before_it_keep_their_outcome(
+    fake: FakeZendesk, rsps: responses.RequestsMock, people: tuple[User, User]
+) -> None:
+    from casewarden.connectors.base import CycleBudget
+
+    fake.mount(rsps)
+    customer, _ = people
+    ids = tickets(fake, customer, 101)
+    time = zc.FakeTime(fake)
+    conn = connector(fake, time=time, budget=CycleBudget(30, clock=time.clock))
+    fake.faults.limit_per_minute(1, endpoint=BULK)  # the second job's 429 asks for a minute's wait
+    results = apply(conn, *[Change(i, ChangeKind.ADD_TAG, "cw_t") for i in ids])
+    assert [r.outcome for r in results] == [Outcome.APPLIED] * 100 + [Outcome.REFUSED]
+    assert results[-1].error and "not sent" in results[-1].error
+    assert fake.log.count(BULK) == 2 and "cw_t" not in fake.tickets[int(ids[-1])].tags

@@ -18,6 +18,7 @@ handed back to the caller unretried: whether it landed is for the markers to say
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -172,6 +173,9 @@ def _path(response: requests.Response) -> str:
 
 def build_zenpy(settings: ZendeskSettings, environ: Mapping[str, str], session: requests.Session) -> Zenpy:
     """A zenpy client for this instance alone: its own base URL, our session, no cache."""
+    for var in ("ZENPY_FORCE_NETLOC", "ZENPY_FORCE_SCHEME"):
+        if os.environ.get(var):
+            log.warning("%s is set: zenpy sends every instance's requests there, whatever base_url says", var)
     scheme, subdomain, domain = split_base_url(settings.url)
     credentials: dict[str, Any]
     if settings.oauth_token_env is not None:

@@ -292,7 +292,16 @@ class _Writer:
         public = self.conn.settings.public_notes
         for start in range(0, len(items), MAX_ITEMS):
             chunk = items[start : start + MAX_ITEMS]
-            self._job(chunk, public)
+            try:
+                self._job(chunk, public)
+            except RetriableConnectorError as exc:
+                # rate limited, or no time left to wait: the session raised instead of sending (or Zendesk
+                # answered 429, which processes nothing), so this job and the ones after it did not land;
+                # the jobs before it keep their outcomes
+                for item in items[start:]:
+                    for c in item.changes:
+                        self.done(c, Outcome.REFUSED, f"not sent: {exc}")
+                return
 
     def _job(self, chunk: list[_Item], public: bool) -> None:
         carried = [c for item in chunk for c in item.changes]
@@ -412,10 +421,7 @@ def apply(conn: ZendeskConnector, batch: Sequence[CaseChanges]) -> list[ChangeRe
     items = writer.items(batch)
     writer.open_related(batch, items)
     items += writer.pending_items
-    try:
-        writer.run(items)
-    except RetriableConnectorError:
-        raise  # out of rate budget or time: the engine ends this tracker's cycle; nothing here landed
+    writer.run(items)
     out: list[ChangeResult] = []
     for group in batch:
         for change in group.changes:
