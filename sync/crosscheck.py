@@ -116,22 +116,27 @@ def _our_target(targets: Sequence[TargetResult], metric: str) -> TargetResult | 
     """Our target for the metric: the first one still running, else the first one (a periodic metric can
     have several targets; the tracker shows the one it is counting)."""
     same = [t for t in targets if t.metric == metric]
-    running = [t for t in same if t.state is not TargetState.MET]
+    running = [t for t in same if not _finished(t)]
     chosen = running or same
     return chosen[0] if chosen else None
+
+
+def _finished(t: TargetResult) -> bool:
+    """Met, or breached and then met late: either way the clock has stopped (trackers say "achieved")."""
+    return t.state is TargetState.MET or t.met_at is not None
 
 
 def _compare(
     tc: TrackerCase, ours: TargetResult, theirs: NativeTimer, tolerance: float
 ) -> Disagreement | None:
-    ours_due = None if ours.state is TargetState.MET else ours.due_at
+    ours_due = None if _finished(ours) else ours.due_at
     if ours.state is TargetState.PAUSED and theirs.paused:
         return None  # both stopped: neither shows a breach instant that means anything yet
     if ours_due is None and theirs.due is None:
         return None
     if ours_due is None or theirs.due is None:
         why = (
-            "casewarden counts it as met; the tracker still runs it"
+            "casewarden counts it as done; the tracker still runs it"
             if ours_due is None
             else "the tracker shows no running timer" + (" (paused)" if theirs.paused else "")
         )

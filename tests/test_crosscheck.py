@@ -39,7 +39,7 @@ class TrackerWithSla(LocalTracker):
         for tc in self.read_cases(case_ids):
             ev = evaluate(policy, tc.case, self.now)
             for t in ev.targets:
-                if t.state is TargetState.MET or t.due_at is None:
+                if t.state is TargetState.MET or t.met_at is not None or t.due_at is None:
                     continue
                 shift = SHIFTS.get(tc.case.id, 0.0)
                 if shift == "none":
@@ -62,7 +62,10 @@ def tracked(tmp_path: Path) -> tuple[Path, list[str]]:
     open_ids = [
         tc.case.id
         for tc in tracker.read_cases([f"L-{i}" for i in range(1, 61)])
-        if any(t.state is not TargetState.MET and t.due_at for t in evaluate(policy, tc.case, NOW).targets)
+        if any(
+            t.met_at is None and t.state is not TargetState.MET and t.due_at
+            for t in evaluate(policy, tc.case, NOW).targets
+        )
         and evaluate(policy, tc.case, NOW).open
     ]
     state.close()

@@ -158,3 +158,34 @@ def test_one_trackers_outage_does_not_stop_the_other(both: Both, down: str) -> N
         assert sum(written.values()) > 0, f"the preset's keyed notes reached {tracker}"
         twice = {key: n for key, n in written.items() if n > 1}
         assert twice == {}, f"written twice on {tracker}: {twice}"
+
+
+def test_report_cross_check_compares_with_zendesk_sla_policies(both: Both) -> None:
+    """Zendesk's SLA policy agrees with the preset for the 24x7 levels (15 minutes and 1 hour to the first
+    reply, in calendar time) and not for S3, whose 8 hours casewarden counts in business hours: the
+    cross-check must find exactly the S3 tickets still waiting for a first reply, each late by the
+    closed hours between."""
+    both.zendesk.create_sla_policy(
+        "Support",
+        filter={"all": [], "any": []},
+        policy_metrics=[
+            {"priority": p, "metric": "first_reply_time", "target": minutes, "business_hours": False}
+            for p, minutes in (("urgent", 15), ("high", 60), ("normal", 480))
+        ],
+    )
+    assert both.invoke("bootstrap", "--apply")[0] == EXIT_OK
+    assert both.run()[0] == EXIT_OK
+    code, out = both.invoke("report", "--cross-check", "--tracker", "zendesk", "--format", "json")
+    tables = json.loads(out)
+    summary = tables[0]["rows"][0]
+    assert summary["tracker"] == "zendesk" and int(summary["compared"]) > 0, summary
+    rows = tables[1]["rows"] if len(tables) > 1 else []
+    metrics = {r["metric"] for r in rows}
+    assert metrics <= {"first_response"}, rows
+    priorities = {
+        both.zendesk.tickets[int(r["case"])].priority for r in rows if r["why"] == "due instants differ"
+    }
+    assert priorities == {"normal"}, rows
+    assert all(r["why"] == "due instants differ" for r in rows), "both sides agree which clocks stopped"
+    assert int(summary["agree"]) > 0, "the 24x7 levels agree"
+    assert code == 1, "disagreements are problems found"
