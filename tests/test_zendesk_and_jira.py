@@ -47,6 +47,7 @@ class Both:
                 "SUP", f"Jira case {n}", created=opened, reporter="carol", priority=JIRA_PRIORITIES[n % 4]
             )
             self.jira.add_comment(issue, opened + timedelta(minutes=5), "carol", "It is broken.")
+            self.jira.start_sla(issue, "Time to first response", timedelta(hours=8), at=opened)
             if JIRA_STATUSES[n % 3] != "Waiting for support":
                 self.jira.transition(issue, opened + timedelta(minutes=30), JIRA_STATUSES[n % 3])
         self.jira.now = wall
@@ -189,3 +190,28 @@ def test_report_cross_check_compares_with_zendesk_sla_policies(both: Both) -> No
     assert all(r["why"] == "due instants differ" for r in rows), "both sides agree which clocks stopped"
     assert int(summary["agree"]) > 0, "the 24x7 levels agree"
     assert code == 1, "disagreements are problems found"
+
+
+def test_report_cross_check_compares_with_jsm_slas(both: Both) -> None:
+    """JSM's "Time to first response" runs 8 calendar hours on every issue; the preset gives S1 15 minutes,
+    S2 an hour and S3 8 business hours: the cross-check must say each unanswered issue disagrees, by the
+    difference between the two rules."""
+    assert both.invoke("bootstrap", "--apply")[0] == EXIT_OK
+    assert both.run()[0] == EXIT_OK
+    code, out = both.invoke("report", "--cross-check", "--tracker", "jira", "--format", "json")
+    tables = json.loads(out)
+    summary = tables[0]["rows"][0]
+    assert summary["tracker"] == "jira" and int(summary["compared"]) > 0, summary
+    rows = {r["case"]: r for r in tables[1]["rows"]}
+    assert rows and code == 1
+    checked: Counter[str] = Counter()
+    for case_id, row in rows.items():
+        issue = both.jira.issue(case_id)
+        priority = both.jira.site.priority(issue.priority).name
+        checked[priority] += 1
+        assert row["tracker SLA"] == "Time to first response" and row["metric"] == "first_response"
+        if priority == "Highest":  # S1: 15 minutes against JSM's 8 hours
+            assert row["tracker - ours"] == "+7 h 45 min", row
+        elif priority == "High":  # S2: 1 hour
+            assert row["tracker - ours"] == "+7 h", row
+    assert checked["Highest"] and checked["High"], checked
