@@ -227,13 +227,18 @@ class Capabilities:
     """What the tracker can do; the planner never plans what it cannot.
 
     ``link_kinds`` None means every link kind; ``unwritable_fields`` names managed fields whose tracker
-    type cannot hold what casewarden writes (with the reason). ``notes`` are limitations in words an
-    admin understands, shown by ``doctor``."""
+    type cannot hold what casewarden writes (with the reason); ``unreachable_statuses`` names policy
+    statuses the tracker cannot move a case to (a Jira workflow without that status, with the reason).
+    ``notes`` are limitations in words an admin understands, shown by ``doctor``. ``frozen_categories``
+    are status categories in which the tracker accepts no change to a case at all (Zendesk's closed
+    tickets): the planner plans nothing for such a case but the changes that open a new one."""
 
     supported: frozenset[ChangeKind]
     link_kinds: frozenset[str] | None = None
     unwritable_fields: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    frozen_categories: frozenset[str] = frozenset()
+    unreachable_statuses: Mapping[str, str] = field(default_factory=dict)
 
     def refusal(self, change: Change) -> str | None:
         """Why this tracker cannot make ``change``, or None if it can."""
@@ -245,6 +250,8 @@ class Capabilities:
             and change.field not in self.link_kinds
         ):
             return f"cannot make '{change.field}' links (can: {', '.join(sorted(self.link_kinds)) or 'none'})"
+        if change.kind is ChangeKind.SET_STATUS and change.value in self.unreachable_statuses:
+            return f"cannot move a case to '{change.value}': {self.unreachable_statuses[change.value or '']}"
         if change.kind is ChangeKind.SET_FIELD and change.field in self.unwritable_fields:
             return f"cannot write field '{change.field}': {self.unwritable_fields[change.field or '']}"
         return None
@@ -318,7 +325,9 @@ class ConnectorContext:
     ``fields`` are the tracker names of the fields casewarden manages (read into ``TrackerCase.fields``);
     ``names`` maps policy levels and statuses to tracker values and back; ``case_data`` says where the
     case data the policy needs comes from; ``base_dir`` resolves relative paths; ``environ`` holds the
-    secrets named by ``*_env`` settings; ``budget`` is this tracker's share of the cycle's time."""
+    secrets named by ``*_env`` settings; ``budget`` is this tracker's share of the cycle's time;
+    ``field_types`` says what each managed field holds (by tracker name), for ``health`` to check that
+    the tracker's field can hold it."""
 
     tracker: str
     names: NameMap
@@ -327,6 +336,7 @@ class ConnectorContext:
     base_dir: Path = field(default_factory=Path.cwd)
     environ: Mapping[str, str] = field(default_factory=dict)
     budget: CycleBudget = field(default_factory=CycleBudget)
+    field_types: Mapping[str, FieldType] = field(default_factory=dict)
 
 
 class Connector(abc.ABC):
@@ -358,6 +368,13 @@ class Connector(abc.ABC):
         """Starting ``levels`` and ``statuses`` maps for ``init``: (policy level, rank) and (policy
         status, category) in, policy name -> tracker value out. The default keeps the policy's names."""
         return {lv: lv for lv, _rank in levels}, {st: st for st, _cat in statuses}
+
+    @classmethod
+    def example_settings(cls, levels: Sequence[tuple[str, int]], statuses: Sequence[tuple[str, str]]) -> str:
+        """The commented ``settings:`` ``init`` writes for a policy with these levels and statuses (as for
+        :meth:`example_mapping`), for a tracker whose settings depend on the policy (Zendesk: a drop-down
+        for levels when there are more than its four priorities). The default: ``SETTINGS_EXAMPLE``."""
+        return cls.SETTINGS_EXAMPLE
 
     @abc.abstractmethod
     def read_changed(

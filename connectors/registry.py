@@ -26,6 +26,8 @@ ENTRY_POINT_GROUP = "casewarden.connectors"
 
 _BUNDLED = {
     "local": "casewarden.connectors.local:LocalTracker",
+    "jira": "casewarden.connectors.jira:JiraConnector",
+    "zendesk": "casewarden.connectors.zendesk:ZendeskConnector",
 }
 
 

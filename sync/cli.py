@@ -392,11 +392,41 @@ def run(config: str, once: bool, every: str | None, fmt: str, confirm: bool) -> 
     help="table (or text: the same), csv, json, html",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="write to this file")
+@click.option(
+    "--cross-check",
+    "cross",
+    is_flag=True,
+    help="compare with the trackers' own SLA timers (Zendesk SLA policies, JSM SLAs) for open cases",
+)
+@click.option("--case", "cases", multiple=True, help="with --cross-check: only these case ids")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000),
+    default=200,
+    show_default=True,
+    help="with --cross-check: cases to compare",
+)
+@click.option(
+    "--tolerance", default="1m", show_default=True, help="with --cross-check: differences that still agree"
+)
 def report(
-    config: str, since: str | None, until: str | None, tracker: str | None, fmt: str, output: str | None
+    config: str,
+    since: str | None,
+    until: str | None,
+    tracker: str | None,
+    fmt: str,
+    output: str | None,
+    cross: bool,
+    cases: tuple[str, ...],
+    limit: int,
+    tolerance: str,
 ) -> None:
-    """SLA attainment per level and target, breaches and how late, escalations reached."""
+    """SLA attainment per level and target, breaches and how late, escalations reached; with
+    --cross-check, where the trackers' own SLA timers and casewarden's disagree, and by how much."""
     fmt = "table" if fmt == "text" else fmt
+    if cross:
+        _cross_check(config, tracker, fmt, cases, limit, tolerance)
+        return
     from casewarden.sync.deployment import load_deployment
     from casewarden.sync.report import build_report, render_report
     from casewarden.sync.state import StateStore
@@ -437,6 +467,35 @@ def report(
         say(console, f"wrote {output}")
     else:
         render_report(rep, fmt, None if fmt == "table" else sys.stdout, console)  # type: ignore[arg-type]
+
+
+def _cross_check(
+    config: str, tracker: str | None, fmt: str, cases: tuple[str, ...], limit: int, tolerance: str
+) -> None:
+    """``report --cross-check``: reads the trackers live, so it needs their credentials like ``plan``."""
+    from casewarden.sync.crosscheck import cross_check
+    from casewarden.sync.crosscheck_view import crosscheck_tables
+    from casewarden.sync.deployment import load_deployment, parse_interval
+    from casewarden.sync.wiring import Runtime
+
+    if fmt not in ("table", "json"):
+        raise click.BadParameter("--cross-check prints as table or json", param_hint="--format")
+    try:
+        slack = parse_interval(tolerance)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--tolerance") from None
+    deployment = load_deployment(config)
+    names = [t.name for t in deployment.spec.trackers]
+    if tracker is not None and tracker not in names:
+        raise click.BadParameter(
+            f"no tracker '{tracker}' (trackers: {', '.join(names)})", param_hint="--tracker"
+        )
+    with Runtime(deployment, with_channels=False) as rt:
+        results = cross_check(
+            rt, datetime.now(UTC), tracker=tracker, limit=limit, tolerance=slack, case_ids=cases
+        )
+    render_tables(crosscheck_tables(results, slack), fmt, console)
+    sys.exit(EXIT_PROBLEMS if any(r.disagreements for r in results) else EXIT_OK)
 
 
 @main.command("doctor")

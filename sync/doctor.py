@@ -147,6 +147,8 @@ def _tracker_checks(rt: Runtime, spec: TrackerSpec) -> list[Check]:
         checks.append(Check(spec.name, "limitation", True, note))
     for name, why in caps.unwritable_fields.items():
         checks.append(Check(spec.name, f"field {name}", False, why))
+    for name, why in caps.unreachable_statuses.items():
+        checks.append(Check(spec.name, f"status {name}", False, why))
     planned_kinds = _kinds_the_policy_plans(rt)
     for kind in sorted(planned_kinds - caps.supported):
         checks.append(

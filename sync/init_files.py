@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from casewarden.connectors.base import Connector
 from casewarden.connectors.registry import connector_class
 from casewarden.errors import ConfigError
 from casewarden.policy.loader import load_policy
@@ -12,9 +11,9 @@ from casewarden.policy.located import unknown_name
 from casewarden.policy.presets import preset_names, preset_path
 
 
-def _settings_block(cls: type[Connector]) -> str:
+def _settings_block(example: str) -> str:
     """The connector's own starting settings, indented under ``settings:``."""
-    lines = [f"      {line}" if line.strip() else "" for line in cls.SETTINGS_EXAMPLE.rstrip().splitlines()]
+    lines = [f"      {line}" if line.strip() else "" for line in example.rstrip().splitlines()]
     return "    settings:\n" + "\n".join(lines) if lines else "    settings: {}"
 
 
@@ -25,10 +24,10 @@ def _quote(text: str) -> str:
 def deployment_text(preset: str, tracker: str, policy_file: str) -> str:
     pol = load_policy(preset)
     cls = connector_class(tracker)
-    level_map, status_map = cls.example_mapping(
-        [(lv.id, lv.spec.rank) for lv in pol.levels_by_rank],
-        [(st.name, st.category.value) for st in pol.statuses.values()],
-    )
+    ranked = [(lv.id, lv.spec.rank) for lv in pol.levels_by_rank]
+    categories = [(st.name, st.category.value) for st in pol.statuses.values()]
+    level_map, status_map = cls.example_mapping(ranked, categories)
+    settings = cls.example_settings(ranked, categories)
     note = " (this tracker stores policy names as they are)" if cls.IDENTITY_NAMES else ""
     levels = "\n".join(
         f"      {_quote(lv)}: {_quote(level_map.get(lv, '<tracker priority>'))}" for lv in pol.levels
@@ -45,7 +44,7 @@ state: .casewarden/state.sqlite        # cursors, ledger of side effects, audit 
 trackers:
   - name: {tracker}
     type: {tracker}
-{_settings_block(cls)}
+{_settings_block(settings)}
     # policy level -> tracker priority{note}
     levels:
 {levels}

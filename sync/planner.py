@@ -131,6 +131,11 @@ def plan_case(
         _plan_action(policy, tc, ev, action, key, plan, notifications)
     if capabilities is not None:
         _drop_unsupported(plan, capabilities)
+        current = policy.statuses.get(tc.case.status or "")
+        if current is not None and current.category.value in capabilities.frozen_categories:
+            # the tracker takes no change to a case in this status (Zendesk: a closed ticket is final);
+            # planning one would fail every cycle. A new related case can still be opened.
+            plan.changes = [c for c in plan.changes if c.kind is ChangeKind.OPEN_RELATED]
     return plan
 
 

@@ -723,6 +723,16 @@ class StateStore:
             [(tracker, *r) for r in rows],
         )
 
+    def cases_with_timers(self, tracker: str, limit: int) -> list[str]:
+        """Ids of cases whose timers still run (a next boundary is stored), soonest first: the cases a
+        cross-check with the tracker's own SLA timers is about."""
+        rows = self.db.execute(
+            "SELECT case_id FROM snapshots WHERE tracker = ? AND next_at IS NOT NULL "
+            "ORDER BY next_at, case_id LIMIT ?",
+            (tracker, limit),
+        )
+        return [r[0] for r in rows]
+
     def known_cases(self, tracker: str, ids: Sequence[str]) -> dict[str, str]:
         """case id -> stored snapshot JSON, for connectors completing incremental reads."""
         sql = "SELECT case_id, data FROM snapshots WHERE tracker = ? AND case_id IN ({})"

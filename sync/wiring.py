@@ -69,6 +69,7 @@ def build_connector(
         fields=tuple(name for _logical, name in managed_fields(policy, spec)),
         base_dir=deployment.base,
         environ=os.environ if environ is None else environ,
+        field_types={f.name: f.type for f in needs(policy, spec).fields},
     )
     return cls.from_deployment(settings, context)
 

@@ -16,6 +16,7 @@ escalations are notified and every fault is also checked for lost or repeated no
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -282,9 +283,7 @@ class WithoutKinds(Delegating):
 
     def capabilities(self) -> Capabilities:
         caps = self.inner.capabilities()
-        return Capabilities(
-            caps.supported - self.without, caps.link_kinds, caps.unwritable_fields, caps.notes
-        )
+        return dataclasses.replace(caps, supported=caps.supported - self.without)
 
     def apply(self, batch: Sequence[CaseChanges]) -> list[ChangeResult]:
         self.attempted += [c.kind for g in batch for c in g.changes if c.kind in self.without]

@@ -516,6 +516,17 @@ def test_paging_and_include_parameters(zendesk: ApiSpec) -> None:
     )
 
 
+@covers(quirks.ZD_EXPORT_PER_PAGE)
+def test_per_page_on_the_ticket_exports(zendesk: ApiSpec) -> None:
+    cursor = f"{ZD}/incremental/tickets/cursor.json?start_time=1700000000"
+    events = f"{ZD}/incremental/ticket_events.json?start_time=1700000000"
+    assert req(zendesk, "GET", cursor + "&per_page=1000") == []
+    assert req(zendesk, "GET", events + "&per_page=50&include=comment_events") == []
+    flags(req(zendesk, "GET", cursor + "&per_page=1001"), "greater than the maximum of 1000")
+    flags(req(zendesk, "GET", events + "&per_page=many"), "'many' is not of type 'integer'")
+    flags(req(zendesk, "GET", f"{ZD}/tickets/1/audits.json?per_page=10"), "'per_page' is not declared")
+
+
 @covers(quirks.ZD_NULL_OPTIONAL_FIELDS)
 def test_null_for_optional_answer_fields(zendesk: ApiSpec) -> None:
     url = f"{ZD}/tickets/1.json"
@@ -630,6 +641,25 @@ def test_user_search_flags(platform: ApiSpec) -> None:
     assert req(platform, "GET", url) == []
     flags(req(platform, "GET", f"{J2}/user/search?includeActive=maybe"), "'maybe' is not of type 'boolean'")
     flags(req(platform, "GET", f"{J2}/user/search?includeDeleted=true"), "'includeDeleted' is not declared")
+
+
+@covers(quirks.JIRA_NULL_CHANGE_ITEMS)
+def test_change_items_without_a_value_before_or_after(platform: ApiSpec) -> None:
+    url = f"{J2}/issue/A-1/changelog"
+    item = {
+        "field": "labels",
+        "fieldtype": "jira",
+        "from": None,
+        "fromString": None,
+        "to": "x",
+        "toString": "x",
+    }
+    page = {"values": [{"id": "1", "created": JIRA_TIME, "items": [item]}], "isLast": True}
+    assert ans(platform, "GET", url, 200, page) == []
+    cleared = {**item, "from": "x", "fromString": "x", "to": None, "toString": None}
+    assert ans(platform, "GET", url, 200, {**page, "values": [{"id": "2", "items": [cleared]}]}) == []
+    wrong = {**item, "from": 7}
+    flags(ans(platform, "GET", url, 200, {**page, "values": [{"id": "3", "items": [wrong]}]}), "from")
 
 
 @covers(quirks.JSM_BASIC_AUTH)

@@ -39,6 +39,7 @@ ZD_CUSTOM_FIELD_VALUES: Final = "zendesk-ticket-custom-field-values"
 ZD_PAGING_AND_INCLUDE: Final = "zendesk-undeclared-paging-and-include"
 ZD_NULL_OPTIONAL_FIELDS: Final = "zendesk-null-optional-response-fields"
 ZD_SCHEDULES: Final = "zendesk-business-hours-schedules"
+ZD_EXPORT_PER_PAGE: Final = "zendesk-export-per-page"
 JIRA_V2_PATHS: Final = "jira-v2-paths"
 JIRA_V2_PLAIN_TEXT: Final = "jira-v2-plain-text"
 JIRA_TRANSITION_ID_NUMBER: Final = "jira-transition-id-number"
@@ -46,6 +47,7 @@ JIRA_LINK_NULL_COMMENT: Final = "jira-link-null-comment"
 JIRA_OFFSET_TIMESTAMPS: Final = "jira-offset-timestamps"
 JIRA_EMPTY_SUCCESS_BODIES: Final = "jira-empty-success-bodies"
 JIRA_USER_SEARCH_FLAGS: Final = "jira-client-user-search-flags"
+JIRA_NULL_CHANGE_ITEMS: Final = "jira-null-change-items"
 JSM_BASIC_AUTH: Final = "jsm-basic-auth"
 UNDECLARED_ERROR_ANSWERS: Final = "undeclared-error-answers"
 
@@ -122,6 +124,15 @@ QUIRKS: Final[tuple[Quirk, ...]] = (
         "(intervals in minutes since Sunday 00:00, 0..10080); creates may answer 200 or 201",
     ),
     Quirk(
+        ZD_EXPORT_PER_PAGE,
+        _ZD,
+        "`per_page` (the spec's own IncrementalPage parameter) is not declared for the ticket cursor export "
+        "and the ticket events export, though both take it (zenpy sends it, the docs list it, the "
+        "export's next-page links keep it)",
+        "those two exports (ZENDESK_PER_PAGE_EXPORTS) accept per_page as an integer from 1 to 1000; a "
+        "larger or non-integer one, and per_page on other undeclaring operations, still fail",
+    ),
+    Quirk(
         JIRA_V2_PATHS,
         _JP,
         "the jira client talks /rest/api/2 (and `latest`); the spec describes /rest/api/3 (same operations)",
@@ -170,6 +181,15 @@ QUIRKS: Final[tuple[Quirk, ...]] = (
         "/user/search accepts those two as booleans; other undeclared parameters still fail",
     ),
     Quirk(
+        JIRA_NULL_CHANGE_ITEMS,
+        _JP,
+        "(found driving the connector) changelog items carry `from`/`fromString`/`to`/`toString` null when "
+        "a field had no value before or has none after (every first assignment, every clearing); the spec "
+        "declares them non-nullable strings",
+        "ChangeDetails' four value properties may be null; a value of another type (a number, an object) "
+        "still fails",
+    ),
+    Quirk(
         JSM_BASIC_AUTH,
         ("jira_service_management",),
         "JSM operations declare OAuth2 only; basic auth (email + API token) works",
@@ -203,6 +223,8 @@ ZENDESK_BODY_NOT_DECLARED: Final = frozenset(
 ZENDESK_CURSOR_EXPORTS: Final = frozenset(
     {"/api/v2/incremental/tickets/cursor", "/api/v2/incremental/users/cursor"}
 )
+# ZD_EXPORT_PER_PAGE
+ZENDESK_PER_PAGE_EXPORTS: Final = ("/api/v2/incremental/tickets/cursor", "/api/v2/incremental/ticket_events")
 # JIRA_V2_PATHS
 JIRA_VERSION_PATH: Final = re.compile(r"/rest/api/(2|3|latest)(/.*)?")
 # JIRA_V2_PLAIN_TEXT: the keyword the patch puts on the unconstrained rich-text schemas.
@@ -297,6 +319,28 @@ def _patch_zendesk_paging_and_include(document: JsonObject) -> None:
         ]
         if extra:
             operation["parameters"] = [*operation.get("parameters", ()), *extra]
+
+
+def _patch_zendesk_export_per_page(document: JsonObject) -> None:
+    parameter = {
+        "name": "per_page",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+    }
+    document["components"].setdefault("parameters", {})["CasewardenExportPerPage"] = parameter
+    for path in ZENDESK_PER_PAGE_EXPORTS:
+        operation = document["paths"].get(path, {}).get("get")
+        if operation is None:
+            continue
+        declared = {
+            _parameter_name(document, p)
+            for p in [*document["paths"][path].get("parameters", ()), *operation.get("parameters", ())]
+        }
+        if "per_page" not in declared:  # the spec has not caught up
+            operation["parameters"] = [
+                *operation.get("parameters", ()),
+                {"$ref": "#/components/parameters/CasewardenExportPerPage"},
+            ]
 
 
 def _patch_zendesk_schedules(document: JsonObject) -> None:
@@ -431,6 +475,12 @@ def _patch_jira_link_null_comment(document: JsonObject) -> None:
     }
 
 
+def _patch_jira_null_change_items(document: JsonObject) -> None:
+    properties = document["components"]["schemas"]["ChangeDetails"]["properties"]
+    for name in ("from", "fromString", "to", "toString"):
+        properties[name] = {**properties[name], "nullable": True}
+
+
 def _patch_jira_user_search_flags(document: JsonObject) -> None:
     operation = document["paths"]["/rest/api/3/user/search"]["get"]
     declared = {parameter.get("name") for parameter in operation.get("parameters", ())}
@@ -448,9 +498,11 @@ SCHEMA_PATCHES: Final[dict[str, Callable[[JsonObject], None]]] = {
     ZD_UPDATE_MANY_BODY: _patch_zendesk_update_many_body,
     ZD_PAGING_AND_INCLUDE: _patch_zendesk_paging_and_include,
     ZD_SCHEDULES: _patch_zendesk_schedules,
+    ZD_EXPORT_PER_PAGE: _patch_zendesk_export_per_page,
     JIRA_V2_PLAIN_TEXT: _patch_jira_plain_text,
     JIRA_TRANSITION_ID_NUMBER: _patch_jira_transition_id_number,
     JIRA_LINK_NULL_COMMENT: _patch_jira_link_null_comment,
     JIRA_USER_SEARCH_FLAGS: _patch_jira_user_search_flags,
+    JIRA_NULL_CHANGE_ITEMS: _patch_jira_null_change_items,
 }
 assert set(SCHEMA_PATCHES) <= QUIRK_NAMES

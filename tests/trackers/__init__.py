@@ -194,6 +194,9 @@ Factory = Callable[[Path, Callable[[], datetime]], TrackerUnderTest]
 #: factory name -> "module:function"; imported lazily so a missing optional fake never breaks the rest
 FACTORIES: dict[str, str] = {
     "local": "tests.trackers.local:make",
+    "zendesk": "tests.trackers.zendesk:make",
+    "jira-cloud": "tests.trackers.jira:make_cloud",
+    "jira-dc": "tests.trackers.jira:make_dc",
 }
 #: factories that exist to prove the suites catch broken connectors; never selected by default
 BROKEN: dict[str, str] = {

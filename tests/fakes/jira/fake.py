@@ -36,7 +36,14 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 import responses
 
-from tests.fakes.jira import api_bulk, api_issues, api_jsm, api_meta, api_search  # noqa: F401  (register routes)
+from tests.fakes.jira import (  # noqa: F401  (register routes)
+    api_bulk,
+    api_issues,
+    api_jsm,
+    api_meta,
+    api_screens,
+    api_search,
+)
 from tests.fakes.jira.api_bulk import BulkTask, run_due_tasks
 from tests.fakes.jira.faults import DROPPED, Faults
 from tests.fakes.jira.router import ROUTES, ApiError, Ctx, Reply, decode_body
@@ -135,6 +142,7 @@ class FakeJira:
         self.faults = Faults(clock=lambda: self.now)
         self.log = RequestLog()
         self.permissions: set[str] = set(PERMISSIONS)
+        self.edit_screen_hidden: set[str] = set()  # field ids left off the edit screen (editmeta)
         # secret -> user handle: who a request authenticates as.
         self.accounts: dict[str, str] = {FAKE_API_TOKEN if mode == "cloud" else FAKE_PAT: "agent"}
         self.search_changelog_limit = 40  # Cloud: histories shown by expand=changelog in search

@@ -139,8 +139,12 @@ class Endpoints:
             ]
         return out
 
-    def _ticket(self, ticket: Ticket, includes: set[str] | None = None) -> dict[str, Any]:
-        return shapes.ticket_json(self.state, ticket, include_slas="slas" in (includes or set()))
+    def _ticket(
+        self, ticket: Ticket, includes: set[str] | None = None, parents: set[int] | None = None
+    ) -> dict[str, Any]:
+        return shapes.ticket_json(
+            self.state, ticket, include_slas="slas" in (includes or set()), parents=parents
+        )
 
     def _job_json(self, job: Job, *, as_submitted: bool = False) -> dict[str, Any]:
         body = {
@@ -178,8 +182,9 @@ class Endpoints:
             if i in self.state.tickets and not self.state.tickets[i].deleted
         ]
         includes = _includes(req)
+        parents = shapes.incident_parents(self.state)
         body = {
-            "tickets": [self._ticket(t, includes) for t in tickets],
+            "tickets": [self._ticket(t, includes, parents) for t in tickets],
             "next_page": None,
             "previous_page": None,
             "count": len(tickets),
@@ -249,7 +254,8 @@ class Endpoints:
         if external_id is not None:
             tickets = [t for t in tickets if t.external_id == external_id]
         includes = _includes(req)
-        body = self._page(req, tickets, "tickets", lambda t: self._ticket(t, includes))
+        parents = shapes.incident_parents(self.state)
+        body = self._page(req, tickets, "tickets", lambda t: self._ticket(t, includes, parents))
         return Reply(200, {**body, **self._sideloads(tickets, includes)})
 
     @route("POST", "/api/v2/tickets")
@@ -395,8 +401,9 @@ class Endpoints:
         after_cursor = exports.encode_cursor("a", page.after)
         before_cursor = exports.encode_cursor("b", page.before)
         includes = _includes(req)
+        parents = shapes.incident_parents(self.state)
         body = {
-            "tickets": [self._ticket(t, includes) for t in page.tickets],
+            "tickets": [self._ticket(t, includes, parents) for t in page.tickets],
             "after_url": self._url(path, {"cursor": after_cursor, **keep}),
             "after_cursor": after_cursor,
             "before_url": self._url(path, {"cursor": before_cursor, **keep}),

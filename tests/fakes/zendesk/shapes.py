@@ -41,14 +41,25 @@ def via(channel: str, source: dict[str, Any]) -> dict[str, Any]:
     return {"channel": channel, "source": source}
 
 
-def ticket_json(state: ZendeskState, ticket: Ticket, *, include_slas: bool = False) -> dict[str, Any]:
+def incident_parents(state: ZendeskState) -> set[int]:
+    """The problem tickets that have incidents, found once for a whole page of tickets (per ticket, a
+    page of N tickets on an instance of N would cost N x N)."""
+    return {
+        t.problem_id
+        for t in state.tickets.values()
+        if t.type == "incident" and t.problem_id is not None and not t.deleted
+    }
+
+
+def ticket_json(
+    state: ZendeskState, ticket: Ticket, *, include_slas: bool = False, parents: set[int] | None = None
+) -> dict[str, Any]:
+    """``parents``: :func:`incident_parents`, when the caller renders many tickets at once."""
     custom_fields = [
         {"id": f.id, "value": ticket.custom_fields.get(f.id, False if f.type == "checkbox" else None)}
         for f in state.custom_fields()
     ]
-    has_incidents = any(
-        t.problem_id == ticket.id and not t.deleted for t in state.tickets.values() if t.type == "incident"
-    )
+    has_incidents = ticket.id in (incident_parents(state) if parents is None else parents)
     body: dict[str, Any] = {
         "url": f"{state.base_url}/api/v2/tickets/{ticket.id}.json",
         "id": ticket.id,

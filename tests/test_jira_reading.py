@@ -1,0 +1,154 @@
+"""The Jira connector's reads against the fake, Cloud and Data Center: the window across DST changes in the
+querying user's zone, the overlap and its de-duplication under search lag, truncated changelogs completed
+in bulk only when the known case cannot, and the resume point's shape."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from casewarden.connectors.base import TrackerCase
+from casewarden.policy.case import Author
+from tests.connector_contract import Reader
+from tests.trackers.jira import JiraUnderTest, make_cloud, make_dc
+
+FAR = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(params=["cloud", "dc"])
+def tut(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JiraUnderTest]:
+    clock_at = datetime(2020, 1, 1, tzinfo=UTC)  # never ahead of the harness: writes stamp the fake's own now
+    made = (make_cloud if request.param == "cloud" else make_dc)(tmp_path, lambda: clock_at)
+    yield made
+    made.close()
+
+
+def ids(cases: list[TrackerCase]) -> list[str]:
+    return [tc.case.id for tc in cases]
+
+
+def search_jql(tut: JiraUnderTest) -> list[str]:
+    return [
+        str((c.request_body or {}).get("jql"))
+        for c in tut.fake.log
+        if c.endpoint and ("search" in c.endpoint and "bulk" not in c.endpoint)
+    ]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        datetime(2026, 10, 25, 0, 58, tzinfo=UTC),  # 02:58 CEST, two minutes before Berlin falls back
+        datetime(2026, 3, 29, 0, 58, tzinfo=UTC),  # 01:58 CET, two minutes before Berlin springs forward
+    ],
+)
+def test_a_dst_change_inside_the_window_loses_nothing(tut: JiraUnderTest, change: datetime) -> None:
+    h = tut.harness
+    before = h.create_case("Before", opened_at=change - timedelta(minutes=10), level="S3")
+    reader = Reader()
+    assert ids(reader.read(tut.connector())) == [before]
+    # updates in the hour the clocks change (repeated on 25 Oct, skipped on 29 Mar)
+    later = [
+        h.create_case(f"During {n}", opened_at=change + timedelta(minutes=5 + 20 * n), level="S3")
+        for n in range(3)
+    ]
+    h.add_comment(before, change + timedelta(minutes=40), Author.CUSTOMER, "Any news?")
+    got = ids(reader.read(tut.connector()))
+    assert sorted(got) == sorted([*later, before])
+    assert reader.read(tut.connector()) == []
+    # the window is written as the user's wall time (Europe/Berlin), to the minute
+    windows = [q for q in search_jql(tut) if "updated >=" in q]
+    assert windows and all(re.search(r'updated >= "\d{4}/\d\d/\d\d \d\d:\d\d"', q) for q in windows)
+
+
+def test_the_overlap_catches_what_search_showed_late_and_reads_nothing_twice(tut: JiraUnderTest) -> None:
+    h, fake = tut.harness, tut.fake
+    t0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+    first = h.create_case("First", opened_at=t0, level="S3")
+    reader = Reader()
+    assert ids(reader.read(tut.connector())) == [first]
+    fake.search_lag = timedelta(minutes=2)
+    late = h.create_case("Late", opened_at=t0 + timedelta(minutes=1), level="S3")
+    fresh = h.create_case("Fresh", opened_at=t0 + timedelta(minutes=3), level="S3")
+    fake.now = t0 + timedelta(minutes=3, seconds=30)  # 'late' is in the index, 'fresh' not yet
+    assert ids(reader.read(tut.connector())) == [late]
+    fake.now = t0 + timedelta(minutes=10)
+    assert ids(reader.read(tut.connector())) == [fresh]
+    assert reader.read(tut.connector()) == []
+
+
+def test_the_resume_point_is_small_json(tut: JiraUnderTest) -> None:
+    t0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+    for n in range(7):
+        tut.harness.create_case(f"C{n}", opened_at=t0 + timedelta(hours=n), level="S4")
+    reader = Reader()
+    reader.read(tut.connector())
+    resume = reader.resume or {}
+    assert set(resume) == {"since", "seen", "roster"}
+    assert len(resume["roster"]) == 1, "consecutive ids kept as one range"
+    assert len(resume["seen"]) == 1, "only what lies inside the next window's overlap"
+    assert len(json.dumps(resume)) < 200
+
+
+def test_a_truncated_changelog_is_fetched_in_bulk_only_when_needed(tmp_path: Path) -> None:
+    tut = make_cloud(tmp_path, lambda: datetime(2020, 1, 1, tzinfo=UTC))
+    try:
+        h, fake = tut.harness, tut.fake
+        t0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+        long_story = h.create_case("Long", opened_at=t0, level="S3")
+        short = h.create_case("Short", opened_at=t0, level="S3")
+        for i in range(14):
+            h.set_status(long_story, t0 + timedelta(minutes=i + 1), "Open" if i % 2 == 0 else "Pending")
+        reader = Reader()
+        cases = {tc.case.id: tc for tc in reader.read(tut.connector())}
+        assert len(cases[long_story].case.status_history) == 15
+        bulk = fake.log.of("POST /rest/api/{v}/changelog/bulkfetch")
+        assert len(bulk) == 1 and bulk[0].request_body["issueIdsOrKeys"] == [long_story]
+        fake.log.clear()
+        h.set_status(long_story, t0 + timedelta(hours=1), "Solved")
+        [again] = reader.read(tut.connector())
+        assert [s.status for s in again.case.status_history][-2:] == ["Pending", "Solved"]
+        assert len(again.case.status_history) == 16
+        assert fake.log.count("POST /rest/api/{v}/changelog/bulkfetch") == 0, "completed from the known case"
+        assert short
+    finally:
+        tut.close()
+
+
+def test_deleted_issues_are_found_by_the_id_sweep(tut: JiraUnderTest) -> None:
+    h = tut.harness
+    t0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+    keep, doomed = (h.create_case(n, opened_at=t0, level="S3") for n in ("Keep", "Doomed"))
+    reader = Reader()
+    reader.read(tut.connector())
+    h.delete_case(doomed, t0 + timedelta(hours=1))
+    gone = [g for page in reader.pages(tut.connector()) for g in page.gone]
+    assert [(g.case_id, g.reason) for g in gone] == [(doomed, "deleted")]
+    assert [g for page in reader.pages(tut.connector()) for g in page.gone] == [], "reported once"
+    assert keep
+
+
+def test_nothing_later_than_until_is_read(tut: JiraUnderTest) -> None:
+    h = tut.harness
+    t0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+    early = h.create_case("Early", opened_at=t0, level="S3")
+    late = h.create_case("Late", opened_at=t0 + timedelta(hours=2), level="S3")
+    reader = Reader()
+    first = [
+        tc.case.id for p in reader.pages(tut.connector(), up_to=t0 + timedelta(hours=1)) for tc in p.cases
+    ]
+    assert first == [early]
+    assert ids(reader.read(tut.connector())) == [late]
+
+
+def test_read_cases_uses_numeric_ids_and_skips_unknown_ones(tut: JiraUnderTest) -> None:
+    h = tut.harness
+    case_id = h.create_case("Case", opened_at=datetime(2026, 5, 4, 9, 0, tzinfo=UTC), level="S2")
+    found = tut.connector().read_cases([case_id, "999999999", "SUP-1"])
+    assert ids(found) == [case_id]
+    assert found[0].url.endswith("/browse/SUP-1")
