@@ -251,7 +251,11 @@ def backfill(tickets: int, rpms: list[int], out: Callable[[str], None]) -> int:
                 if minutes > sum(first.calls.values()) / rpm
                 else f"{rpm}/min"
             )
-            out(f"  at {rpm} requests/min: {minutes:.1f} minutes (bound by {bound})")
+            alone = sum(first.calls.values()) / rpm
+            out(
+                f"  at {rpm} requests/min: {minutes:.1f} minutes (bound by {bound}; "
+                f"the account limit alone: {alone:.1f})"
+            )
         return first.requests
 
 

@@ -326,8 +326,8 @@ class ConnectorContext:
     ``names`` maps policy levels and statuses to tracker values and back; ``case_data`` says where the
     case data the policy needs comes from; ``base_dir`` resolves relative paths; ``environ`` holds the
     secrets named by ``*_env`` settings; ``budget`` is this tracker's share of the cycle's time;
-    ``field_types`` says what each managed field holds (by tracker name), for ``health`` to check that
-    the tracker's field can hold it."""
+    ``field_types`` says what each managed field holds (by tracker name), and ``status_categories`` each
+    policy status's category (by policy name), for ``health`` to check the tracker's fields and statuses."""
 
     tracker: str
     names: NameMap
@@ -337,6 +337,7 @@ class ConnectorContext:
     environ: Mapping[str, str] = field(default_factory=dict)
     budget: CycleBudget = field(default_factory=CycleBudget)
     field_types: Mapping[str, FieldType] = field(default_factory=dict)
+    status_categories: Mapping[str, str] = field(default_factory=dict)
 
 
 class Connector(abc.ABC):

@@ -62,6 +62,7 @@ def build_connector(
     environ: Mapping[str, str] | None = None,
 ) -> Connector:
     cls, settings = deployment.connector_of(spec.name)
+    wanted = needs(policy, spec)
     context = ConnectorContext(
         tracker=spec.name,
         names=name_map(policy, deployment, spec),
@@ -69,7 +70,8 @@ def build_connector(
         fields=tuple(name for _logical, name in managed_fields(policy, spec)),
         base_dir=deployment.base,
         environ=os.environ if environ is None else environ,
-        field_types={f.name: f.type for f in needs(policy, spec).fields},
+        field_types={f.name: f.type for f in wanted.fields},
+        status_categories={s.policy_name: s.category for s in wanted.statuses},
     )
     return cls.from_deployment(settings, context)
 

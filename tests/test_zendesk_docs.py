@@ -33,3 +33,13 @@ def test_the_example_deployment_settings_validate() -> None:
 def test_the_readme_links_the_guide() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "## Zendesk" in readme and "docs/zendesk.md" in readme
+
+
+def test_the_example_deployment_is_what_init_writes_for_the_preset_it_names() -> None:
+    from casewarden.sync.init_files import deployment_text
+
+    command = re.search(r"casewarden init --preset (\S+) --tracker zendesk", GUIDE)
+    block = re.search(r"```yaml\n(trackers:.*?)```", GUIDE, re.S)
+    assert command is not None and block is not None
+    written = deployment_text(command.group(1), "zendesk", "policy.yaml")
+    assert block.group(1) in written

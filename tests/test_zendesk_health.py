@@ -131,7 +131,7 @@ def test_unresolved_levels_statuses_and_unusable_fields_fail_with_reasons(
     assert not checks["levels resolve"].ok and "critical" in checks["levels resolve"].detail
     statuses = checks["statuses resolve"]
     assert not statuses.ok
-    assert "'In Progress' is a hold status" in statuses.detail
+    assert "'In Progress' is in the hold category" in statuses.detail
     assert "'Awaiting Customer' does not exist" in statuses.detail
     assert "New" not in statuses.detail.split(";")[0] or "does not exist" not in statuses.detail.split(";")[0]
     assert "a day, not an instant" in checks["field casewarden_next_due"].detail
@@ -183,6 +183,8 @@ def test_the_connectors_doctor_checks_each_field_for_what_it_holds(rsps: respons
         environ={"ZD_TOKEN": fake.api_token},
     )
     settings = ZendeskSettings(subdomain="acme", email=fake.admin.email, token_env="ZD_TOKEN")
+    categories = {"New": "new", "In Progress": "open", "Solved": "solved", "Closed": "closed"}
+    context.status_categories = categories
     conn = ZendeskConnector(settings, context, sleep=lambda _s: None)
     try:
         checks = by_name(conn.health())
@@ -193,3 +195,14 @@ def test_the_connectors_doctor_checks_each_field_for_what_it_holds(rsps: respons
     assert checks["field casewarden_next_due"].ok
     assert "a day, not an instant" in checks["field casewarden_due_first_response"].detail
     assert "yes/no" in checks["field casewarden_level"].detail
+    # the same map, with the policy saying In Progress is a pending status
+    context.status_categories = {**categories, "In Progress": "pending"}
+    conn = ZendeskConnector(settings, context, sleep=lambda _s: None)
+    try:
+        statuses = by_name(conn.health())["statuses resolve"]
+    finally:
+        conn.close()
+    assert (
+        not statuses.ok
+        and "'In Progress' is in the open category, the policy's is pending" in statuses.detail
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -150,3 +151,34 @@ def test_sla_data_in_odd_shapes_is_no_timer() -> None:
     ]
     odd = native_sla.from_slas("1", {"policy_metrics": [{"metric": "first_reply_time", "breach_at": "soon"}]})
     assert odd[0].due is None
+
+
+def test_the_connector_reads_zendesks_timers_through_its_own_session(tmp_path: Path) -> None:
+    """``ZendeskConnector.native_timers`` (NATIVE_SLA) on the suite factory: Zendesk's figures for the
+    tickets asked about, in one request."""
+    from tests.trackers.zendesk import make
+
+    clock_at = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
+    tut = make(tmp_path, lambda: clock_at)
+    try:
+        tut.fake.create_sla_policy(
+            "Urgent",
+            filter={"all": [], "any": []},
+            policy_metrics=[
+                {"priority": "urgent", "metric": "first_reply_time", "target": 30, "business_hours": False}
+            ],
+            at=clock_at - timedelta(days=1),
+        )
+        opened = clock_at - timedelta(hours=1)
+        s1 = tut.harness.create_case("down", opened_at=opened, level="S1")
+        s3 = tut.harness.create_case("question", opened_at=opened, level="S3")
+        conn = tut.connector()
+        assert type(conn).NATIVE_SLA
+        before = len(tut.fake.log)
+        timers = conn.native_timers([s1, s3])
+        assert [(t.case_id, t.metric, t.due, t.breached) for t in timers] == [
+            (s1, "first_response", opened + timedelta(minutes=30), True)
+        ], "the S3 (normal) ticket has no SLA of Zendesk's"
+        assert len(tut.fake.log) - before == 1
+    finally:
+        tut.close()

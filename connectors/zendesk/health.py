@@ -333,7 +333,7 @@ def status_checks(inst: Instance, wanted: Wanted) -> list[HealthCheck]:
             wanted_cat = "solved" if category == "closed" else category
             if category and wanted_cat not in cats:
                 problems.append(
-                    f"{policy_name} -> '{name}' is a {'/'.join(sorted(cats))} status, the policy says {category}"
+                    f"{policy_name} -> '{name}' is in the {'/'.join(sorted(cats))} category, the policy's is {category}"
                 )
             continue
         builtin = BUILTIN_STATUSES.get(name.strip().lower())
@@ -398,13 +398,17 @@ def all_checks(inst: Instance, wanted: Wanted) -> list[HealthCheck]:
 
 def wanted_of(conn: Any) -> Wanted:
     """What a connector's deployment maps: its level and status maps, the level drop-down and the
-    managed fields with what each holds (``context.field_types``; labels are tags, no field)."""
+    managed fields with what each holds (``context.field_types``; labels are tags, no field), and the
+    policy category of each mapped status (``context.status_categories``)."""
     names = getattr(conn, "names", None)
     settings = getattr(conn, "settings", None)
+    context = getattr(conn, "context", None)
     level_field = getattr(settings, "level_field", None)
     levels = tuple(names.tracker_levels()) if names is not None else ()
-    statuses = tuple((p, t, "") for p, t in names.tracker_statuses()) if names is not None else ()
-    context = getattr(conn, "context", None)
+    categories: Mapping[str, str] = getattr(context, "status_categories", None) or {}
+    statuses = (
+        tuple((p, t, categories.get(p, "")) for p, t in names.tracker_statuses()) if names is not None else ()
+    )
     types: Mapping[str, FieldType] = getattr(context, "field_types", None) or {}
     fields: list[tuple[str, FieldType | None]] = [
         (f, types.get(f)) for f in getattr(conn, "managed_fields", ()) if types.get(f) is not FieldType.LABEL
