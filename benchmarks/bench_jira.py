@@ -197,7 +197,7 @@ def report(mode: str, count: int, cycles: Sequence[Cycle]) -> None:
             f"{c.ratio_with_side_effects:>6.2f} {c.to_read:>8,} {c.written:>9,} {c.long_histories:>10,} "
             f"{c.seconds:>6.1f}s"
         )
-    for c in (cycles[0], cycles[-1]):
+    for c in cycles:
         top = ", ".join(
             f"{endpoint.replace('/rest/api/{v}', '')} {n:,}" for endpoint, n in c.by_endpoint.most_common(6)
         )
