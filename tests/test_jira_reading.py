@@ -209,3 +209,16 @@ def test_bulk_changelog_pages_are_followed(tmp_path: Path) -> None:
         assert tut.fake.log.count("POST /rest/api/{v}/changelog/bulkfetch") == 7
     finally:
         tut.close()
+
+
+def test_deletions_are_found_even_when_others_change_after_until(tut: JiraUnderTest) -> None:
+    h = tut.harness
+    t0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+    busy, doomed = (h.create_case(n, opened_at=t0, level="S3") for n in ("Busy", "Doomed"))
+    reader = Reader()
+    reader.read(tut.connector())
+    h.delete_case(doomed, t0 + timedelta(hours=1))
+    h.add_comment(busy, t0 + timedelta(hours=3), Author.CUSTOMER, "Still there?")  # after the read's until
+    pages = list(reader.pages(tut.connector(), up_to=t0 + timedelta(hours=2)))
+    assert [(g.case_id, g.reason) for p in pages for g in p.gone] == [(doomed, "deleted")]
+    assert not [tc for p in pages for tc in p.cases]
