@@ -17,7 +17,8 @@ previous cycle, casewarden's own writes included; at least one search; on Cloud 
 fields listed, on Data Center ``search``), one edit
 per issue it writes to (fields, labels and the marker in one request), and on Cloud one bulk changelog
 page per 1,000 issues whose history search cuts short. Other calls (site metadata, transitions, comments
-that do not ride in the edit) count against the ratio.
+that do not ride in the edit) count against the ratio; the second ratio also allows one call per side
+effect the cycle made on its own (a note, a transition, a link, a watcher, a new issue), "+side eff.".
 
 Run: python -m benchmarks.bench_jira [--issues 10000] [--quick] [--mode cloud|datacenter|both]
 """
@@ -54,10 +55,15 @@ class Cycle:
     long_histories: int
     seconds: float
     by_endpoint: Counter[str]
+    side_effects: int = 0  # notes, transitions, links, watchers, new issues: each at least one call
 
     @property
     def ratio(self) -> float:
         return self.calls / self.floor if self.floor else float("inf") if self.calls else 1.0
+
+    @property
+    def ratio_with_side_effects(self) -> float:
+        return self.calls / (self.floor + self.side_effects)
 
 
 def build_site(mode: str, count: int, seed: int = 8) -> Any:
@@ -140,11 +146,18 @@ def run_cycle(name: str, directory: Path, fake: Any, since: datetime | None) -> 
     seconds = time.perf_counter() - started
     if result.error:
         raise SystemExit(f"{name}: the cycle failed: {result.error}")
+    from casewarden.connectors.base import ChangeKind
+
     written = len({c.case_id for c in result.changes})
+    separate = {ChangeKind.ADD_NOTE, ChangeKind.SET_STATUS, ChangeKind.LINK, ChangeKind.ADD_FOLLOWER}
+    separate.add(ChangeKind.OPEN_RELATED)
+    side_effects = sum(1 for c in result.changes if c.kind in separate)
     bulk = math.ceil(long_histories / BULKFETCH_PAGE) if fake.mode == "cloud" else 0
     floor = max(1, math.ceil(len(to_read) / PAGE)) + written + bulk  # an empty read is still one search
     by_endpoint = Counter(fake.log.counts())
-    return Cycle(name, len(fake.log), floor, len(to_read), written, long_histories, seconds, by_endpoint)
+    return Cycle(
+        name, len(fake.log), floor, len(to_read), written, long_histories, seconds, by_endpoint, side_effects
+    )
 
 
 def run_mode(mode: str, count: int) -> list[Cycle]:
@@ -175,14 +188,16 @@ def run_mode(mode: str, count: int) -> list[Cycle]:
 def report(mode: str, count: int, cycles: Sequence[Cycle]) -> None:
     print(f"== Jira {mode}: {count:,} issues, preset {PRESET}; API calls per cycle against the floor")
     print(
-        f"{'':24} {'calls':>7} {'floor':>7} {'ratio':>6} {'to read':>8} {'cases wr.':>9} {'long hist.':>10} {'wall':>7}"
+        f"{'':24} {'calls':>7} {'floor':>7} {'ratio':>6} {'+side eff.':>10} {'ratio':>6} {'to read':>8} "
+        f"{'cases wr.':>9} {'long hist.':>10} {'wall':>7}"
     )
     for c in cycles:
         print(
-            f"{c.name:24} {c.calls:>7,} {c.floor:>7,} {c.ratio:>6.2f} {c.to_read:>8,} {c.written:>9,} "
-            f"{c.long_histories:>10,} {c.seconds:>6.1f}s"
+            f"{c.name:24} {c.calls:>7,} {c.floor:>7,} {c.ratio:>6.2f} {c.side_effects:>10,} "
+            f"{c.ratio_with_side_effects:>6.2f} {c.to_read:>8,} {c.written:>9,} {c.long_histories:>10,} "
+            f"{c.seconds:>6.1f}s"
         )
-    for c in (cycles[0], cycles[-1]):
+    for c in cycles:
         top = ", ".join(
             f"{endpoint.replace('/rest/api/{v}', '')} {n:,}" for endpoint, n in c.by_endpoint.most_common(6)
         )

@@ -152,3 +152,73 @@ def test_read_cases_uses_numeric_ids_and_skips_unknown_ones(tut: JiraUnderTest) 
     found = tut.connector().read_cases([case_id, "999999999", "SUP-1"])
     assert ids(found) == [case_id]
     assert found[0].url.endswith("/browse/SUP-1")
+
+
+def test_levels_on_a_select_field_read_and_write(tut: JiraUnderTest) -> None:
+    from casewarden.connectors.base import CaseChanges, Change, ChangeKind
+    from casewarden.connectors.mapping import NameMap
+    from tests.trackers import LEVELS, STATUSES
+    from tests.trackers.jira import STATUS_MAP
+
+    h, fake = tut.harness, tut.fake
+    t0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+    case_id = h.create_case("Case", opened_at=t0, level="S3")
+    fake.set_field(case_id, t0, "Support level", "L3")
+    fake.set_field(case_id, t0 + timedelta(minutes=5), "Support level", "L2")
+    tut.overrides["level_field"] = "Support level"
+    conn = tut.connector()
+    conn.names = conn.context.names = NameMap(
+        {"S1": "L1", "S2": "L2", "S3": "L3", "S4": "L3"}, STATUS_MAP, policy_levels=LEVELS,
+        policy_statuses=list(STATUSES),
+    )  # fmt: skip
+    [tc] = conn.read_cases([case_id])
+    assert [(x.at, x.level) for x in tc.case.level_history] == [(t0, "S3"), (t0 + timedelta(minutes=5), "S2")]
+    [result] = conn.apply([CaseChanges(case_id, (Change(case_id, ChangeKind.SET_LEVEL, "S1"),))])
+    assert result.ok, result
+    option = fake.site.custom_field("Support level").option_by_id(
+        fake.issue(case_id).custom[fake.field_id("Support level")]
+    )
+    assert option is not None and option.value == "L1"
+
+
+def test_region_from_the_reporters_time_zone_and_unmapped_values_are_problems(tut: JiraUnderTest) -> None:
+    from casewarden.connectors.sources import CaseSources, Source
+
+    h = tut.harness
+    case_id = h.create_case("Case", opened_at=datetime(2026, 5, 4, 9, 0, tzinfo=UTC), level="S3")
+    conn = tut.connector()
+    conn.context.case_data = CaseSources(region=Source(requester_timezone=True, map={"Europe/": "emea"}))
+    [tc] = conn.read_cases([case_id])
+    assert tc.case.region == "emea", "carol, the JSM customer, is in Europe/London"
+    tut.fake.set_priority(case_id, None, "Lowest")  # mapped to no policy level
+    [tc] = tut.connector().read_cases([case_id])
+    assert tc.problems and "Lowest" in tc.problems[0]
+
+
+def test_bulk_changelog_pages_are_followed(tmp_path: Path) -> None:
+    tut = make_cloud(tmp_path, lambda: datetime(2020, 1, 1, tzinfo=UTC))
+    try:
+        h = tut.harness
+        t0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+        case_id = h.create_case("Long", opened_at=t0, level="S3")
+        for i in range(25):
+            h.set_status(case_id, t0 + timedelta(minutes=i + 1), "Open" if i % 2 == 0 else "Pending")
+        tut.overrides["changelog_page"] = 4
+        [tc] = tut.connector().read_cases([case_id])
+        assert len(tc.case.status_history) == 26
+        assert tut.fake.log.count("POST /rest/api/{v}/changelog/bulkfetch") == 7
+    finally:
+        tut.close()
+
+
+def test_deletions_are_found_even_when_others_change_after_until(tut: JiraUnderTest) -> None:
+    h = tut.harness
+    t0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+    busy, doomed = (h.create_case(n, opened_at=t0, level="S3") for n in ("Busy", "Doomed"))
+    reader = Reader()
+    reader.read(tut.connector())
+    h.delete_case(doomed, t0 + timedelta(hours=1))
+    h.add_comment(busy, t0 + timedelta(hours=3), Author.CUSTOMER, "Still there?")  # after the read's until
+    pages = list(reader.pages(tut.connector(), up_to=t0 + timedelta(hours=2)))
+    assert [(g.case_id, g.reason) for p in pages for g in p.gone] == [(doomed, "deleted")]
+    assert not [tc for p in pages for tc in p.cases]

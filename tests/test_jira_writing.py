@@ -248,3 +248,23 @@ def test_a_related_issue_opened_by_an_interrupted_attempt_is_not_opened_again(tu
     assert again.outcome is Outcome.APPLIED
     assert len(tut.fake.state.issues) == 2, "found by casewarden.origin, not opened twice"
     assert key in tut.connector().find_markers([source])[source]
+
+
+def test_bootstrap_adopts_by_name_and_never_duplicates(tut: JiraUnderTest) -> None:
+    conn = tut.connector()
+    plan = conn.bootstrap_plan(needs())
+    missing = [s.name for s in plan if s.kind == "field" and not s.exists]
+    assert "cw_next_due" in missing and "cw_breached" in missing
+    tut.fake.site.add_custom_field("cw_next_due", "datetime")  # an admin was quicker
+    conn.bootstrap_apply(plan)
+    conn.bootstrap_apply(plan)
+    names = [f.name for f in tut.fake.site.custom_fields.values()]
+    assert names.count("cw_next_due") == 1 and names.count("cw_breached") == 1
+    from casewarden.connectors.base import BootstrapNeeds, NeededStatus
+
+    mapped = BootstrapNeeds((), tuple(NeededStatus(STATUS_MAP[p], "open", p) for p in STATUS_MAP), ())
+    statuses = tut.connector().bootstrap_plan(mapped)
+    assert statuses and all(s.exists for s in statuses if s.kind == "status"), "all in the workflow"
+    unknown = BootstrapNeeds((), (NeededStatus("Triage", "new", "New"),), ())
+    [step] = [s for s in tut.connector().bootstrap_plan(unknown) if s.kind == "status"]
+    assert not step.exists and "workflow" in step.manual, "a status an admin must add"

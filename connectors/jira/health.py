@@ -9,19 +9,21 @@ What is checked, in the order an admin fixes things:
 * **token**: ``GET /myself`` answers (and in which time zone casewarden's JQL windows are read);
 * **deployment**: Cloud or Data Center, from ``serverInfo``, and the version;
 * **permissions**: ``GET /mypermissions`` on the project for every project permission a cycle uses;
-  *Make bulk changes* only as a note (without it, Cloud bulk edits fall back to one edit per issue);
+  *Make bulk changes* only as a note (the connector edits each issue with its own request);
 * **statuses**: every mapped status is in the project's workflow (``GET /project/{key}/statuses``);
 * **workflow**: Jira shows transitions only per issue, from its current status
   (``GET /issue/{id}/transitions``), so doctor asks one issue in each status of the workflow and builds
   the graph from what they answer; for every mapped status it says from which statuses it can be
-  reached (in one step or several) and from which not. A status no transition leads to fails; a status
-  no issue is in yet is named, because its way out is unknown;
+  reached (in one step or several) and from which not. A status no transition leads to fails once every
+  other status has been seen; a status no issue is in yet is named, because its way out is unknown (a
+  fresh project passes: nothing seen is no fault);
 * **levels**: every mapped level is a priority the project's edit screen offers (or an option of the
   level's select field);
-* **fields**: every managed field exists (``GET /field``), is on the edit screen
-  (``GET /issue/{id}/editmeta`` of one issue of the project) and has a type that holds what casewarden
-  writes: a datetime for due instants, a number for the escalation level, a select for the level,
-  labels or text for breach and warning flags.
+* **fields**: every managed field is on the edit screen (``GET /issue/{id}/editmeta`` of one issue of
+  the project) and has a type that holds what casewarden writes: a datetime for due instants, a number
+  for the escalation level, text, a select or labels for the level and the breach and warning flags
+  (any writable type for a field the deployment renamed). A field not created yet is doctor's bootstrap
+  check's to report ("fields and statuses present"), not a second failure here.
 
 Each check costs at most a few calls; the workflow check costs two per status of the workflow.
 """

@@ -345,7 +345,6 @@ def read_changed(
     t = translator(conn)
     reconcile = list(dict.fromkeys(conn.recently_written))[-RECONCILE_MAX:]
     written_before = set(conn.recently_written)
-    finished = True
     restart = True
     while restart:
         restart = False
@@ -389,13 +388,14 @@ def read_changed(
             writes = conn.writes
             if cases or gone:
                 yield Page(cases, window.resume(), gone)
-            if stop:
-                finished = False
+            if stop:  # the rest changed after `until`: the next read has it
                 break
             if conn.writes != writes and not beans.last:
                 restart = True
                 break
-    if finished and window.roster:
+    # every issue changed up to `until` was read: whatever the roster has and the scope lost was deleted
+    # (or moved out of scope). A read the engine stops early never gets here, and sweeps next time.
+    if window.roster:
         present = set(_all_ids(conn))
         deleted = sorted(window.roster - present)
         window.roster &= present

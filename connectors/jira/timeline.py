@@ -30,7 +30,6 @@ __all__ = [
     "INTERNAL_PROPERTY",
     "ORIGIN_PROPERTY",
     "Built",
-    "build_case",
     "field_text",
     "marker_lines",
     "parse_ts",
@@ -120,7 +119,6 @@ def _timeline(
     opened: datetime,
     current: str | None,
     items: list[tuple[datetime, Mapping[str, Any]]],
-    attr: str,
 ) -> list[tuple[datetime, str]]:
     """[(at, value)]: the opening value, then each change's ``to`` (display strings)."""
     first = items[0][1].get("fromString") if items else current
@@ -206,8 +204,8 @@ class Translator:
             level_value = (f.get("priority") or {}).get("name")
             level_items = _items(histories, "priority")
         status_items = _items(histories, "status")
-        statuses = _timeline(opened, status_name, status_items, "status")
-        levels = _timeline(opened, level_value, level_items, "level")
+        statuses = _timeline(opened, status_name, status_items)
+        levels = _timeline(opened, level_value, level_items)
         if known is not None and cut is not None:
             statuses = [
                 (x.at, _tracker_status(self, x.status)) for x in known.case.status_history if x.at <= cut
@@ -404,8 +402,3 @@ def _keys(value: Any) -> list[str]:
         if isinstance(keys, list):
             return [str(k) for k in keys]
     return []
-
-
-def build_case(t: Translator, bean: Mapping[str, Any], histories: Sequence[Mapping[str, Any]],
-               comments: Sequence[Mapping[str, Any]]) -> Built:  # fmt: skip
-    return t.build(bean, histories, comments)

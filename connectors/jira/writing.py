@@ -321,20 +321,24 @@ def _status(conn: JiraConnector, issue: _Issue, c: Change) -> str | None:
 
 
 def _discover(conn: JiraConnector, issue: _Issue) -> None:
-    """Learn the transitions of statuses not seen yet: one issue in each, with its transitions."""
-    if getattr(conn, "_discovered", False):
-        return
-    conn._discovered = True  # type: ignore[attr-defined]
+    """Learn the transitions of the statuses reachable from the issue's that no issue read so far was
+    in: one search for one issue in each (Jira shows transitions only on an issue), each status asked
+    about once per connector, repeated while it reveals more statuses."""
+    tried: set[str] = conn.__dict__.setdefault("_discovered", set())
     project = str(((issue.bean.get("fields") or {}).get("project") or {}).get("key") or conn.project)
     wf = conn.site.workflow
-    for sid in sorted(wf.unexplored(issue.status)):
-        jql = f'project = "{project}" AND status = {sid}'
-        for beans in search_beans(
-            conn, jql, fields=["status"], expand=["transitions"], page_size=1, with_properties=False
-        ):
-            for bean in beans[:1]:
-                wf.learn(sid, bean.get("transitions") or [])
-            break
+    while todo := sorted(wf.unexplored(issue.status) - tried):
+        for sid in todo:
+            tried.add(sid)
+            jql = f'project = "{project}" AND status = {sid}'
+            beans = next(
+                search_beans(
+                    conn, jql, fields=["status"], expand=["transitions"], page_size=1, with_properties=False
+                ),
+                None,
+            )
+            if beans:
+                wf.learn(sid, beans[0].get("transitions") or [])
 
 
 def _note(conn: JiraConnector, issue: _Issue, c: Change) -> str | None:
