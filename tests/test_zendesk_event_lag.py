@@ -1,7 +1,8 @@
 """The ticket export and the ticket events export are separate indexes, read at different instants: the
 ticket export can show a ticket as changed before the events export shows the update that changed it.
 The case given then is as new as the last update it holds (not the ticket's own ``updated_at``), so the
-update, once the events export shows it, is newer than the stored case and read, never lost."""
+update, once the events export shows it, is newer than the stored case and read, never lost. The same
+holds for a ticket whose updates straddle the end of a read (``until``)."""
 
 from __future__ import annotations
 
@@ -59,3 +60,37 @@ def test_an_update_the_ticket_export_shows_first_is_read_once_the_events_export_
     assert caught_up.case.replies == (Reply(T0, Author.CUSTOMER, True), Reply(answered, Author.AGENT, True))
     assert caught_up.case.updated_at == answered
     assert engine.read(connector(fake)) == [], "and only once"
+
+
+def test_a_ticket_changed_before_and_after_the_reads_end_has_both_updates_once(
+    fake: FakeZendesk, rsps: responses.RequestsMock, people: tuple[User, User]
+) -> None:
+    """The read ends at ``until``; the ticket's update before it is given now (the events position
+    passes it), the one after it next read, and neither twice."""
+    fake.mount(rsps)
+    customer, agent = people
+    ticket = fake.create_ticket("t", "help", requester=customer, created_at=T0, priority="normal")
+    fake.now = T0 + 10 * MINUTE
+    engine = Engine()
+    conn = connector(fake)
+
+    def read(until: Any) -> list[Any]:
+        out = []
+        for page in conn.read_changed(engine.resume, until, engine.lookup):
+            for tc in page.cases:
+                engine.known[tc.case.id] = tc
+            out += page.cases
+            if page.resume is not None:
+                engine.resume = page.resume
+        return out
+
+    read(fake.now)
+    before, after = T0 + 11 * MINUTE, T0 + 13 * MINUTE
+    fake.add_comment(ticket, before, agent, "looking")
+    fake.add_comment(ticket, after, customer, "thanks")
+    fake.now = T0 + 20 * MINUTE
+    [now] = read(T0 + 12 * MINUTE)
+    assert [r.at for r in now.case.replies] == [T0, before]
+    [later] = read(fake.now)
+    assert [r.at for r in later.case.replies] == [T0, before, after]
+    assert read(fake.now) == []
