@@ -183,6 +183,10 @@ class Pending:
     case_id: str
     action: str
     token: str | None = None
+    #: when the engine first recorded the side effect, on its own clock (the one ``read_changed``'s
+    #: ``until`` comes from): the write, if it landed, landed after it, so a connector may look for its
+    #: marker only among changes since then. None: not known (look everywhere).
+    since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

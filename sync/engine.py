@@ -505,7 +505,7 @@ class Engine:
             batch = groups[i : i + spec.batch_size]
             results.extend(_apply_batch(conn, batch))
             self.progress("cases written", len(batch))  # cases, not changes: a batch is cases
-        results = self._settle_unknown(spec.name, conn, results, out)
+        results = self._settle_unknown(spec.name, conn, results, out, now)
         out.results.extend(results)
         self._record(spec.name, run_id, now, evaluated, unplaced, results, page, gone, salt, sims or {})
         self._drain(spec.name, run_id, now, out, final=False)
@@ -572,7 +572,7 @@ class Engine:
         return send, adopted
 
     def _settle_unknown(
-        self, tracker: str, conn: Connector, results: list[ChangeResult], out: TrackerResult
+        self, tracker: str, conn: Connector, results: list[ChangeResult], out: TrackerResult, now: datetime
     ) -> list[ChangeResult]:
         """Ask the tracker at once about keyed changes whose outcome was unknown: most are answered by
         their markers (the write landed, the answer was lost); the rest stay unknown for next cycle."""
@@ -581,7 +581,10 @@ class Engine:
             return results
         try:
             verdicts = conn.settle(
-                [Pending(r.change.key or "", r.change.case_id, r.change.kind.value, r.token) for r in unknown]
+                [
+                    Pending(r.change.key or "", r.change.case_id, r.change.kind.value, r.token, since=now)
+                    for r in unknown
+                ]
             )
         except ConnectorError as exc:
             log.warning("could not settle %d unknown outcome(s) now: %s", len(unknown), _safe_error(exc))
@@ -719,7 +722,11 @@ class Engine:
             return overlay
         effects = [e for e in pending if e.action != NOTIFY_ACTION]
         verdicts = (
-            conn.settle([Pending(e.key, e.case_id, e.action, e.detail) for e in effects]) if effects else {}
+            conn.settle(
+                [Pending(e.key, e.case_id, e.action, e.detail, _since(e.created_at)) for e in effects]
+            )
+            if effects
+            else {}
         )
         for e in pending:
             if e.action == NOTIFY_ACTION:
@@ -789,6 +796,14 @@ def _outbox_rows(
         for ch in n.channels
     ]
     return rows
+
+
+def _since(created_at: str | None) -> datetime | None:
+    """When the ledger first recorded a side effect (stored by :func:`iso`), for :attr:`Pending.since`."""
+    try:
+        return datetime.fromisoformat(created_at) if created_at else None
+    except ValueError:
+        return None
 
 
 def _iso_opt(t: datetime | None) -> str | None:

@@ -136,6 +136,7 @@ class LedgerEntry:
     action: str
     status: str
     detail: str | None = None
+    created_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -441,7 +442,8 @@ class StateStore:
 
     def pending(self, tracker: str) -> list[LedgerEntry]:
         rows = self.db.execute(
-            "SELECT key, case_id, action, status, detail FROM ledger WHERE tracker = ? AND status = 'pending'",
+            "SELECT key, case_id, action, status, detail, created_at FROM ledger "
+            "WHERE tracker = ? AND status = 'pending'",
             (tracker,),
         ).fetchall()
         return [LedgerEntry(*r) for r in rows]

@@ -193,10 +193,11 @@ def test_a_cycle_out_of_time_stops_cleanly_and_the_next_resumes_where_it_stopped
         conn = connector(
             fake, time=time, budget=CycleBudget(40, clock=time.clock), page_size=5, events_page_size=5
         )
+        before = engine.resume
         got = engine.read(conn)
         seen += [tc.case.id for tc in got]
-        if not got:
-            break
+        if not got and engine.resume == before:
+            break  # (a cycle may give no ticket yet and still move on: its events read was cut short)
     assert sorted(seen) == sorted(made), "every ticket once, none twice, across the cycles"
     assert len(seen) == len(set(seen))
     assert all(len(engine.known[i].case.replies) == 2 for i in made), "timelines whole"

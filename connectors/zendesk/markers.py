@@ -7,16 +7,22 @@ follow-up ticket carries its key in its ``external_id``; a closed source lists i
 Public comments are never read for keys: a customer must not silence an action by typing a marker.
 
 :func:`find_markers` reads audits (one call per ticket, metadata included) for a handful of tickets,
-and for more the ticket events export from the oldest ticket's creation (1000 updates a call, comments
-included), so rebuilding after a lost state store does not cost a call per ticket. Tickets whose whole
-history the current read just gave (first sight) are answered from that read, with no call at all;
-a write through this connector forgets them again (:attr:`ZendeskConnector.seen_markers`).
+and for more the ticket events export (1000 updates a call, comments included), so rebuilding after a
+lost state store does not cost a call per ticket: from the oldest ticket's creation, or, when only keys
+written after an instant are asked for (:func:`settle`: :attr:`Pending.since`, when the engine recorded
+the side effect), from that instant (less :data:`CLOCK_SKEW`); then a ticket not updated since that
+instant cannot hold such a key and is not looked at at all. The events export leaves out the last minute:
+a ticket updated after the last update it showed has its audits read (a write that just landed is found
+at once, not reported as lost). Tickets whose whole history the current read just gave (first sight) are
+answered from that read, with no call at all; a write through this connector forgets them again
+(:attr:`ZendeskConnector.seen_markers`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from casewarden.connectors.base import Outcome, Pending
@@ -30,10 +36,17 @@ from casewarden.errors import RetriableConnectorError, SkippableConnectorError
 if TYPE_CHECKING:
     from casewarden.connectors.zendesk.connector import ZendeskConnector
 
-__all__ = ["find_markers", "settle"]
+__all__ = ["CLOCK_SKEW", "find_markers", "settle"]
+
+#: how far casewarden's clock (which :attr:`Pending.since` is on) may be ahead of Zendesk's
+CLOCK_SKEW = timedelta(minutes=10)
 
 
-def find_markers(conn: ZendeskConnector, case_ids: Sequence[str]) -> dict[str, set[str]]:
+def find_markers(
+    conn: ZendeskConnector, case_ids: Sequence[str], since: datetime | None = None
+) -> dict[str, set[str]]:
+    """Keys recorded on the tickets; with ``since``, only those recorded after it are looked for (older
+    ones may be left out)."""
     ids = list(dict.fromkeys(int(i) for i in case_ids if str(i).isdigit()))
     found: dict[str, set[str]] = defaultdict(set)
     for tid in [i for i in ids if i in conn.seen_markers]:
@@ -42,19 +55,38 @@ def find_markers(conn: ZendeskConnector, case_ids: Sequence[str]) -> dict[str, s
     if not ids:
         return {k: v for k, v in found.items() if v}
     tickets, _missing = show_many(conn, ids, People())
-    if len(tickets) <= conn.settings.audit_scan_limit:
-        for t in tickets:
-            found[str(t["id"])] |= keys_of_steps([from_audit(a) for a in audits_of(conn, int(t["id"]))])
-    elif tickets:
-        wanted = {int(t["id"]) for t in tickets}
-        created = [at for t in tickets if (at := parse_instant(t.get("created_at"))) is not None]
+    looked = tickets
+    if since is not None:
+        floor = since - CLOCK_SKEW
+        looked = [t for t in tickets if (at := parse_instant(t.get("updated_at"))) is None or at >= floor]
+    if len(looked) <= conn.settings.audit_scan_limit:
+        for t in looked:
+            found[str(t["id"])] |= _audit_keys(conn, int(t["id"]))
+    else:
+        wanted = {int(t["id"]) for t in looked}
+        created = [at for t in looked if (at := parse_instant(t.get("created_at"))) is not None]
         start = int(min(created).timestamp()) if created else 0
-        events = read_events(conn, start, ())
-        for tid, steps in events.steps.items():
+        if since is not None:
+            start = max(start, int((since - CLOCK_SKEW).timestamp()))
+        try:
+            events = read_events(conn, start, ())
+            by_ticket, covered = dict(events.steps), events.at
+        except SkippableConnectorError:  # a start inside the minute the export refuses: nothing shown yet
+            by_ticket, covered = {}, start - 1
+        for tid, steps in by_ticket.items():
             if tid in wanted:
                 found[str(tid)] |= keys_of_steps(steps)
+        for t in looked:
+            at = parse_instant(t.get("updated_at"))
+            if at is None or int(at.timestamp()) > covered:
+                # updated after the last update the export showed (its last minute is left out)
+                found[str(t["id"])] |= _audit_keys(conn, int(t["id"]))
     _follow_ups(conn, tickets, found)
     return {k: v for k, v in found.items() if v}
+
+
+def _audit_keys(conn: ZendeskConnector, ticket_id: int) -> set[str]:
+    return keys_of_steps([from_audit(a) for a in audits_of(conn, ticket_id)])
 
 
 def _follow_ups(
@@ -86,7 +118,9 @@ def settle(conn: ZendeskConnector, pending: Sequence[Pending]) -> dict[str, Outc
                 continue
         rest.append(p)
     if rest:
-        markers = find_markers(conn, sorted({p.case_id for p in rest}))
+        times = [p.since for p in rest]
+        since = None if any(t is None for t in times) else min(t for t in times if t is not None)
+        markers = find_markers(conn, sorted({p.case_id for p in rest}), since)
         for p in rest:
             out[p.key] = Outcome.APPLIED if p.key in markers.get(p.case_id, set()) else Outcome.REFUSED
     return out

@@ -14,11 +14,22 @@ up next time. The events export restarts at its ``end_time`` second (inclusive) 
 second's audits again: the ids already read at that second are kept in the resume point and skipped, so
 nothing is read twice, and nothing at that second is lost.
 
+**The read ends where the cycle began** (``until``): the ticket export stops before the first ticket
+changed after it, and the events export keeps no update after it. What casewarden writes while it reads
+(after each page) moves the written tickets to the end of the ticket export; they, and anything a person
+does after ``until``, are read next cycle, with their updates, instead of again in this read (where the
+engine would drop them as already seen, a person's reply after casewarden's write with them).
+
 **Pages and crashes.** Every ticket page's resume point moves the ticket cursor but keeps the events
 position of the start of the read; only the final page moves it. A process that dies in between re-reads
 the events next time, and the updates a committed page already gave the engine are skipped because
-they are not newer than the case the engine stored (``known``). A ticket whose update shows in the events
-export but not in the ticket export (same-second ties behind the cursor) is read by id on the final page.
+they are not newer than the case the engine stored (``known``).
+
+**Every update the events position passes is given in this read.** A ticket with such updates that the
+ticket export did not give (it changed again after ``until``, a same-second tie behind the cursor, or it
+was already given by an earlier read while the events export lagged behind the ticket export) is read by
+id on the final page when an update is newer than the case the engine knows: the case is then as new as
+its last update read (see :mod:`.timeline`), and the rest follows next cycle.
 """
 
 from __future__ import annotations
@@ -99,10 +110,16 @@ def _start(conn: ZendeskConnector) -> int:
 
 
 def read_events(
-    conn: ZendeskConnector, start: int, seen: Sequence[int], enough: Callable[[], bool] | None = None
+    conn: ZendeskConnector,
+    start: int,
+    seen: Sequence[int],
+    enough: Callable[[], bool] | None = None,
+    until: int | None = None,
 ) -> Events:
     """Every update after (``start``, ``seen``), paging on ``end_time``; duplicates are dropped.
-    ``enough`` is asked after each page: True stops the read there (``complete`` False)."""
+    ``enough`` is asked after each page: True stops the read there (``complete`` False). Updates after
+    the second ``until`` are left for the next read: once the export shows one, every update up to
+    ``until`` has been read (the export is in time order), so the read resumes at the second after."""
     out = Events(at=start)
     read: set[int] = set(seen)
     at_last: set[int] = set(seen)
@@ -116,7 +133,11 @@ def read_events(
         body = conn.get_json(url, params)
         params = None
         fresh = 0
+        past = False
         for raw in body.get("ticket_events") or []:
+            if until is not None and int(raw.get("timestamp", 0)) > until:
+                past = True
+                continue
             audit_id = int(raw["id"])
             if audit_id in read:
                 continue
@@ -124,6 +145,11 @@ def read_events(
             fresh += 1
             step = from_event(raw)
             out.steps[step.ticket_id].append(step)
+        if past:
+            assert until is not None
+            if until + 1 > out.at:
+                out.at, at_last = until + 1, set()
+            break
         end = int(body.get("end_time") or out.at)
         if not fresh and end == out.at and not body.get("end_of_stream") and body.get("ticket_events"):
             # A page of updates all read before, all in the second the page started at (more updates in
@@ -225,77 +251,97 @@ class _Pages:
 def read_changed(
     conn: ZendeskConnector, resume: Resume | None, until: datetime, known: KnownCases
 ) -> Iterator[Page]:
-    """Pages of changed tickets, oldest change first; ``until`` needs no enforcing, since Zendesk's
-    exports end a minute before each request, which is never after the engine's cycle started."""
+    """Pages of changed tickets, oldest change first, up to ``until`` (see the module docstring)."""
     conn.catalogue.refresh()
     conn.seen_markers.clear()
     position = Position.parse(resume, _start(conn))
     budget = conn.context.budget
+    end = unix(until)
     # the events export may take at most half of what is left of the cycle, so the ticket pages it
     # describes can still be given (a backfill over a big instance then takes several cycles)
     half = budget.remaining() / 2
-    events = read_events(conn, position.events_at, position.events_seen, lambda: budget.remaining() < half)
+    events = read_events(
+        conn, position.events_at, position.events_seen, lambda: budget.remaining() < half, until=end
+    )
+    # a ticket changed after this is for the next read: after the cycle began, or after the updates
+    # the events export could be read to in time
+    bound = end if events.complete else min(end, events.at)
     pages = _Pages(conn, known, events, position.events_at)
     emitted: set[int] = set()
     cursor = position.cursor
     upto = position.tickets_upto
-    for body in export_pages(conn, position):
+    while True:
+        body = export_page(conn, cursor, position.start)
         tickets = body.get("tickets") or []
-        if not events.complete and any(int(t.get("generated_timestamp") or 0) > events.at for t in tickets):
-            break  # changed after the events read so far: next cycle, with their updates
+        within = [t for t in tickets if int(t.get("generated_timestamp") or 0) <= bound]
+        past = len(within) < len(tickets)
+        if past and within:
+            # the page runs past the bound: ask for just the tickets before it, so the cursor can stop
+            # exactly there (it is opaque: no position inside a page can be made from it)
+            again = export_page(conn, cursor, position.start, len(within))
+            again_tickets = again.get("tickets") or []
+            if again_tickets and all(int(t.get("generated_timestamp") or 0) <= bound for t in again_tickets):
+                body, tickets, within, past = again, again_tickets, again_tickets, True
+                cursor = again.get("after_cursor") or cursor
+            # else the export moved in between: the cursor stays before this page, and its tickets up to
+            # the bound are given again next cycle
+        elif not past:
+            cursor = body.get("after_cursor") or cursor
+        if not within:
+            break
         pages.people.add(body)
-        cursor = body.get("after_cursor") or cursor
-        page_cases, page_gone = pages.cases(tickets)
-        emitted.update(int(t["id"]) for t in tickets)
-        upto = max([upto, *(int(t.get("generated_timestamp") or 0) for t in tickets)])
+        page_cases, page_gone = pages.cases(within)
+        emitted.update(int(t["id"]) for t in within)
+        upto = max([upto, *(int(t.get("generated_timestamp") or 0) for t in within)])
         yield Page(
             page_cases,
             Position(cursor, position.start, position.events_at, position.events_seen, upto).to_json(),
             page_gone,
         )
-        if budget.exhausted():
-            return
-    # updates the events export shows on tickets the ticket export did not give (yet): read by id
-    leftovers = [
-        tid
-        for tid, steps in events.steps.items()
-        if events.complete and tid not in emitted and any(unix(s.at) > position.tickets_upto for s in steps)
-    ]
+        if past or budget.exhausted() or body.get("end_of_stream") or not body.get("after_url"):
+            break
+    if budget.exhausted():
+        return  # the engine stops here too; the events are read again next cycle
+    # updates the events position passes on tickets the ticket export did not give: read by id now
+    candidates = [tid for tid in events.steps if tid not in emitted]
+    stored = known([str(tid) for tid in candidates])
+    leftovers = [tid for tid in candidates if _unread(events.steps[tid], stored.get(str(tid)), position)]
     cases: list[TrackerCase] = []
     gone: list[Gone] = []
     if leftovers:
         tickets, missing = show_many(conn, leftovers, pages.people)
-        known_left = known([str(t["id"]) for t in tickets])
-        fresh = [
-            t
-            for t in tickets
-            if (base := known_left.get(str(t["id"]))) is None
-            or base.case.updated_at is None
-            or any(s.at > base.case.updated_at for s in events.steps[int(t["id"])])
+        # one new to the engine that changed again past the bound is given next cycle, whole (its audits
+        # on first sight if its first updates are behind the events position by then)
+        tickets = [
+            t for t in tickets if str(t["id"]) in stored or int(t.get("generated_timestamp") or 0) <= bound
         ]
-        cases, gone = pages.cases(fresh)
+        cases, gone = pages.cases(tickets)
         gone += [Gone(str(tid), "deleted") for tid in missing]
     final = Position(cursor, position.start, events.at, events.seen, upto)
     if final != position or cases or gone:
         yield Page(cases, final.to_json(), gone)
 
 
-def export_pages(conn: ZendeskConnector, position: Position) -> Iterator[dict[str, Any]]:
-    """The ticket cursor export from the saved cursor (or the first run's start), page by page."""
-    params: dict[str, Any] | None = {"include": SIDELOADS, "per_page": conn.settings.page_size}
-    assert params is not None
-    if position.cursor:
-        params["cursor"] = position.cursor
+def _unread(steps: Sequence[Step], base: TrackerCase | None, position: Position) -> bool:
+    """Whether a ticket the ticket export did not give has updates no case given before holds: newer than
+    the case the engine knows; for a ticket it does not know, newer than every ticket the export gave
+    before this read (older ones came with a page of an earlier read that resumes here; a ticket new to
+    the engine without its first updates has its audits read on first sight)."""
+    if base is not None:
+        return base.case.updated_at is None or any(s.at > base.case.updated_at for s in steps)
+    return any(unix(s.at) > position.tickets_upto for s in steps)
+
+
+def export_page(
+    conn: ZendeskConnector, cursor: str | None, start: int, per_page: int | None = None
+) -> dict[str, Any]:
+    """One page of the ticket cursor export after ``cursor`` (or, on the first run, from ``start``)."""
+    params: dict[str, Any] = {"include": SIDELOADS, "per_page": per_page or conn.settings.page_size}
+    if cursor:
+        params["cursor"] = cursor
     else:
-        params["start_time"] = position.start
-    url: str | None = conn.api_url("incremental/tickets/cursor.json")
-    while url:
-        body = conn.get_json(url, params)
-        params = None
-        yield body
-        if body.get("end_of_stream") or not body.get("after_url"):
-            return
-        url = body["after_url"]
+        params["start_time"] = start
+    return conn.get_json(conn.api_url("incremental/tickets/cursor.json"), params)
 
 
 def show_many(
