@@ -191,6 +191,44 @@ def test_a_refused_bulk_edit_falls_back_to_one_edit_per_issue() -> None:
         assert fake.log.count(BULK) == 1, "not tried again by this connector"
 
 
+def test_a_lost_bulk_answer_is_unknown_and_not_repeated_per_issue() -> None:
+    fake = FakeJira("cloud", now=NOW)
+    ids = issues(fake, 12)
+    with fake.serve():
+        conn = connector(fake)
+        fake.log.clear()
+        fake.faults.lands_then_fails(BULK)
+        results = apply(conn, *tags(ids, ChangeKind.ADD_TAG, "sla-risk"))
+        assert {r.outcome for r in results} == {Outcome.UNKNOWN}
+        assert fake.log.count(BULK) == 1 and fake.log.count(EDIT) == 0, "it may have landed: not repeated"
+
+
+def test_a_poll_refused_after_the_submit_leaves_the_task_unknown_not_the_tracker_unusable() -> None:
+    fake = FakeJira("cloud", now=NOW)
+    ids = issues(fake, 12)
+    with fake.serve():
+        conn = connector(fake)
+        fake.faults.server_error(POLL, status=403)
+        results = apply(conn, *tags(ids, ChangeKind.ADD_TAG, "sla-risk"))
+        assert {r.outcome for r in results} == {Outcome.UNKNOWN}
+
+
+def test_an_issue_with_two_changes_of_one_label_keeps_both_in_its_own_edit() -> None:
+    fake = FakeJira("cloud", now=NOW)
+    ids = issues(fake, 12, label="sla-risk")
+    with fake.serve():
+        conn = connector(fake)
+        fake.log.clear()
+        # the first issue removes the label and adds it back with a marker: order matters, so no bulk
+        keyed = Change(ids[0], ChangeKind.ADD_TAG, "sla-risk", key=f"{ids[0]}:risk:1")
+        results = apply(conn, *tags(ids, ChangeKind.REMOVE_TAG, "sla-risk"), keyed)
+        assert all(r.ok for r in results), results
+        assert fake.log.count(BULK) == 1 and fake.log.count(EDIT) == 1
+        assert fake.log.of(BULK)[0].request_body["selectedIssueIdsOrKeys"] == ids[1:]
+        assert fake.issue(ids[0]).labels == ["sla-risk"]
+        assert all(fake.issue(i).labels == [] for i in ids[1:])
+
+
 def test_data_center_never_bulks() -> None:
     fake = FakeJira("datacenter", now=NOW)
     ids = issues(fake, 12)

@@ -84,12 +84,12 @@ def _label(c: Change) -> str | None:
 def plan_groups(conn: JiraConnector, candidates: Sequence[Change]) -> list[BulkGroup]:
     """The label changes identical on at least ``bulk_min`` issues, one group per (label, add|remove).
 
-    ``candidates`` are changes the caller has checked (the issue exists, the tracker can make them). An
-    issue with more than one change of the same label in the batch keeps them in its own edit, where
-    their order is kept."""
+    ``candidates`` are label changes the caller has checked (the issue exists, the tracker can make
+    them), keyed ones included: an issue with more than one change of the same label in the batch
+    (say a keyed add beside an unkeyed remove) keeps them all in its own edit, in their order."""
     per_issue_label: dict[tuple[str, str], int] = {}
     for c in candidates:
-        if c.kind in LABEL_KINDS and not c.key and (tag := _label(c)):
+        if c.kind in LABEL_KINDS and (tag := _label(c)):
             per_issue_label[(c.case_id, tag)] = per_issue_label.get((c.case_id, tag), 0) + 1
     groups: dict[tuple[str, str], BulkGroup] = {}
     for c in candidates:
@@ -195,9 +195,9 @@ def _poll(conn: JiraConnector, tasks: Sequence[_Task]) -> None:
                     api.call("GET", f"bulk/queue/{task.task_id}", version="3", what=f"polling {task.what}")
                     or {}
                 )
-            except FatalConnectorError:
-                raise
             except ConnectorError as exc:
+                # even a 403 (the permission withdrawn since the submit) only leaves this task unknown;
+                # a credential that stopped working fails the next request anyway
                 task.progress = {"status": "LOST", "why": str(exc)}
         if all(_finished(t) for t in tasks):
             return
