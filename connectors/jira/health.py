@@ -9,7 +9,8 @@ What is checked, in the order an admin fixes things:
 * **token**: ``GET /myself`` answers (and in which time zone casewarden's JQL windows are read);
 * **deployment**: Cloud or Data Center, from ``serverInfo``, and the version;
 * **permissions**: ``GET /mypermissions`` on the project for every project permission a cycle uses;
-  *Make bulk changes* only as a note (the connector edits each issue with its own request);
+  *Make bulk changes* only as a note (without it, identical label changes on many issues go as one
+  edit per issue instead of one Cloud bulk edit);
 * **statuses**: every mapped status is in the project's workflow (``GET /project/{key}/statuses``);
 * **workflow**: Jira shows transitions only per issue, from its current status
   (``GET /issue/{id}/transitions``), so doctor asks one issue in each status of the workflow and builds

@@ -58,6 +58,13 @@ class JiraSettings(ConnectorSettings):
     jsm: bool | None = Field(None, description="internal JSM comments; none: from the project type")
     related_issue_type: str | None = Field(None, description="issue type of open_related issues")
     marker_property: str = Field("casewarden.markers", description="issue property holding markers")
+    bulk_min: int = Field(
+        10,
+        ge=0,
+        le=1000,
+        description="Cloud: a label change identical on this many issues is one bulk edit; 0: never",
+    )
+    bulk_wait: float = Field(60.0, gt=0, le=600, description="Cloud: seconds to wait for a bulk edit task")
     changelog_page: int = Field(1000, ge=1, le=10000, description="histories per bulk changelog page")
     jsm_slas: dict[str, str] = Field(
         default_factory=lambda: {

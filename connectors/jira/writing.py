@@ -17,6 +17,10 @@ them; a keyed side effect whose marker is already on the issue is not repeated. 
   carries ``casewarden.origin``, the source's marker records the key, and a lost answer is settled by
   finding the issue by its origin (``markers.settle``).
 
+On Cloud, unkeyed label adds and removes identical on at least ``bulk_min`` issues of the batch go first,
+as one bulk edit each (``bulk``: its module says how a task's outcome is judged); a refused bulk edit
+sends its changes back to their issues' own edits.
+
 A write's failure decides its outcome: a 4xx is ``refused`` with Jira's reason; a 5xx, a timeout or a
 dropped connection is ``unknown`` (it may have landed) and is settled from markers before anything is
 repeated; the issue's other requests are still made, each with its own outcome (every keyed one checked
@@ -38,6 +42,7 @@ from casewarden.connectors.base import (
     Outcome,
     marker_text,
 )
+from casewarden.connectors.jira import bulk
 from casewarden.connectors.jira.client import LostAnswer, Refused
 from casewarden.connectors.jira.markers import marker_value, markers_of_bean, own_account
 from casewarden.connectors.jira.reading import RECONCILE_MAX, scope_jql, search_beans
@@ -112,9 +117,10 @@ def apply(conn: JiraConnector, batch: Sequence[CaseChanges]) -> list[ChangeResul
     issues = _preread(conn, [g.case_id for g in batch])
     results: dict[int, ChangeResult] = {}
     position = {id(c): n for n, c in enumerate(order)}
+    in_bulk = _bulk(conn, batch, issues, caps.refusal, results, position)
     for group in batch:
         issue = issues.get(group.case_id)
-        changes = list(group.changes)
+        changes = [c for c in group.changes if id(c) not in in_bulk]
         if issue is None:
             for c in changes:
                 results[position[id(c)]] = ChangeResult(
@@ -126,6 +132,35 @@ def apply(conn: JiraConnector, batch: Sequence[CaseChanges]) -> list[ChangeResul
             results[position[id(c)]] = r
         conn.recently_written.append(group.case_id)
     return [results[n] for n in range(len(order))]
+
+
+def _bulk(
+    conn: JiraConnector,
+    batch: Sequence[CaseChanges],
+    issues: Mapping[str, _Issue],
+    refusal: Any,
+    results: dict[int, ChangeResult],
+    position: Mapping[int, int],
+) -> set[int]:
+    """Cloud: label changes identical on many issues as bulk edits (``bulk``); their results go into
+    ``results``, and the ``id``s of the changes they settled are returned (the rest, and any whose bulk
+    submit was refused, stay in their issues' own edits)."""
+    if not conn.api.cloud or conn.settings.bulk_min <= 0:
+        return set()
+    candidates = [
+        c
+        for g in batch
+        if g.case_id in issues and str(g.case_id).isdigit()
+        for c in g.changes
+        if c.kind in bulk.LABEL_KINDS and c.case_id == g.case_id and refusal(c) is None
+    ]
+    groups = bulk.plan_groups(conn, candidates)
+    if not groups or not bulk.bulk_allowed(conn):
+        return set()
+    done, _back = bulk.run_groups(conn, groups)
+    for key, result in done.items():
+        results[position[key]] = result
+    return set(done)
 
 
 def _preread(conn: JiraConnector, ids: Sequence[str]) -> dict[str, _Issue]:
