@@ -7,7 +7,11 @@ global *Make bulk changes* permission (``BULK_CHANGE``), asked once per connecto
 
 Only unkeyed ``add_tag`` / ``remove_tag`` go this way: a keyed change must travel with the marker
 property in its issue's own edit, and bulk edit cannot set properties. Repeating an unkeyed label change
-is harmless, so an outcome the task does not prove is ``unknown`` and the engine simply plans it again:
+is harmless, so an outcome the task does not prove is ``unknown`` and the engine simply plans it again.
+An issue that needs an edit of its own anyway (a level, a field, a keyed change) keeps its labels in that
+edit: bulk would save it no request and could only add an unknown outcome.
+
+Outcomes:
 
 * the task COMPLETE: the issues it lists as processed are ``applied``; any other (counted as invalid or
   inaccessible, which Jira reports without ids, or failed) is ``unknown``;

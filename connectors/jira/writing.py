@@ -150,7 +150,7 @@ def _bulk(
     candidates = [
         c
         for g in batch
-        if g.case_id in issues and str(g.case_id).isdigit()
+        if g.case_id in issues and str(g.case_id).isdigit() and _only_plain_labels(g)
         for c in g.changes
         if c.kind in bulk.LABEL_KINDS and c.case_id == g.case_id and refusal(c) is None
     ]
@@ -161,6 +161,13 @@ def _bulk(
     for key, result in done.items():
         results[position[key]] = result
     return set(done)
+
+
+def _only_plain_labels(group: CaseChanges) -> bool:
+    """An issue whose changes are all unkeyed label changes: one that needs no edit of its own. An issue
+    that gets its own edit anyway carries its labels in it: a bulk task would save it no request and could
+    only add an unknown outcome."""
+    return all(c.kind in bulk.LABEL_KINDS and c.key is None for c in group.changes)
 
 
 def _preread(conn: JiraConnector, ids: Sequence[str]) -> dict[str, _Issue]:
