@@ -65,6 +65,12 @@ class FieldMap(Strict):
     due_all: bool = True
     due_prefix: str = "casewarden_due_"
     due: dict[str, str] = Field(default_factory=dict)
+    flag_tags: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        description="prefix of the tags (Zendesk) or labels (Jira) that mirror the breach and escalation "
+        "flags, for views, queues and triggers: <prefix>breached_<target>, <prefix>escalation_<n>",
+    )
 
     def tracker_name(self, logical: str) -> str | None:
         if logical.startswith(DUE_PREFIX):

@@ -59,6 +59,7 @@ trackers:
       warning: casewarden_warning            # comma-separated targets past their warning point
       next_due: casewarden_next_due          # earliest due instant, ISO-8601 UTC
       due_all: true                          # casewarden_due_<target> for every target
+      flag_tags: casewarden_                 # tags/labels casewarden_breached_<target>, casewarden_escalation_<n>
     batch_size: 100                          # cases per write batch
     # where the case data the policy needs comes from (default: the connector's own), e.g.
     # case_data:

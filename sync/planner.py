@@ -9,6 +9,7 @@ crossing therefore plans nothing.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -84,6 +85,34 @@ def desired_fields(ev: Evaluation, escalation_floor: int = 0) -> dict[str, str |
     return out
 
 
+def flag_tags(ev: Evaluation, prefix: str, escalation_floor: int = 0) -> set[str]:
+    """The tags that mirror the case's breach and escalation flags: one per breached target, and one for
+    the escalation level reached. Trackers filter views and queues on tags far better than on text."""
+    tags = {prefix + "breached_" + _tag_part(t.name) for t in ev.targets if t.state is TargetState.BREACHED}
+    level = max(ev.escalation.level if ev.escalation else 0, escalation_floor) if ev.escalation else 0
+    if level > 0:
+        tags.add(f"{prefix}escalation_{level}")
+    return tags
+
+
+def _tag_part(name: str) -> str:
+    return re.sub(r"[^a-z0-9_-]+", "_", name.lower()).strip("_") or "target"
+
+
+def _flag_tag_changes(tc: TrackerCase, ev: Evaluation, prefix: str, escalation_floor: int) -> list[Change]:
+    """Add the flag tags the case should carry and remove the ones it no longer should, leaving every
+    other tag alone; plain (unkeyed) changes, since repeating them is harmless."""
+    want = flag_tags(ev, prefix, escalation_floor)
+    managed = {t for t in tc.tags if t.startswith((prefix + "breached_", prefix + "escalation_"))}
+    cid = tc.case.id
+    return [
+        Change(cid, ChangeKind.ADD_TAG, t, reason="flag: " + t[len(prefix) :]) for t in sorted(want - tc.tags)
+    ] + [
+        Change(cid, ChangeKind.REMOVE_TAG, t, reason="flag cleared: " + t[len(prefix) :])
+        for t in sorted(managed - want)
+    ]
+
+
 def plan_case(
     policy: Policy,
     tc: TrackerCase,
@@ -108,6 +137,8 @@ def plan_case(
             plan.changes.append(
                 Change(cid, ChangeKind.SET_FIELD, value, field=name, reason=_field_reason(logical, value, ev))
             )
+    if tracker.fields.flag_tags:
+        plan.changes.extend(_flag_tag_changes(tc, ev, tracker.fields.flag_tags, escalation_floor))
     for action in ev.due:
         key = str(action.key)
         if (
