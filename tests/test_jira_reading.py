@@ -222,3 +222,49 @@ def test_deletions_are_found_even_when_others_change_after_until(tut: JiraUnderT
     pages = list(reader.pages(tut.connector(), up_to=t0 + timedelta(hours=2)))
     assert [(g.case_id, g.reason) for p in pages for g in p.gone] == [(doomed, "deleted")]
     assert not [tc for p in pages for tc in p.cases]
+
+
+def test_a_complete_read_moves_the_window_to_the_servers_clock(tut: JiraUnderTest) -> None:
+    """Nine issues written at once (as casewarden's bulk writes are) are read in the next read, and
+    then not searched again: the window starts from the server's clock on the read that took them
+    (its Date header), not from their own ``updated``, which no newer change would move past."""
+    h, fake = tut.harness, tut.fake
+    fake.send_date = True
+    t0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+    cases = [h.create_case(f"C{n}", opened_at=t0, level="S3") for n in range(9)]
+    fake.now = t0 + timedelta(minutes=1)
+    reader = Reader()
+    assert sorted(ids(reader.read(tut.connector()))) == sorted(cases)
+    for case_id in cases:  # one write to every issue, after the read
+        h.set_level(case_id, t0 + timedelta(minutes=2), "S2")
+    fake.now = t0 + timedelta(minutes=12)
+    assert sorted(ids(reader.read(tut.connector()))) == sorted(cases)
+    fake.now = t0 + timedelta(minutes=22)
+    h.add_comment(cases[4], t0 + timedelta(minutes=21), Author.CUSTOMER, "Any news?")
+    fake.log.clear()
+    assert ids(reader.read(tut.connector())) == [cases[4]]
+    windows = [q for q in search_jql(tut) if "updated >=" in q]
+    assert len(windows) == 1, "one page for the one changed issue, none for the nine read before"
+    fake.now = t0 + timedelta(minutes=32)
+    assert reader.read(tut.connector()) == []
+
+
+def test_search_lag_with_the_servers_clock_loses_nothing(tut: JiraUnderTest) -> None:
+    """The window moves to the server's clock, less the overlap: an update made just before a read
+    but not yet in the index is read the next time."""
+    h, fake = tut.harness, tut.fake
+    fake.send_date = True
+    t0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+    fake.now = t0
+    first = h.create_case("First", opened_at=t0, level="S3")
+    reader = Reader()
+    assert ids(reader.read(tut.connector())) == [first]
+    fake.search_lag = timedelta(minutes=4)
+    late = h.create_case("Late", opened_at=t0 + timedelta(minutes=1), level="S3")
+    fresh = h.create_case("Fresh", opened_at=t0 + timedelta(minutes=3), level="S3")
+    fake.now = t0 + timedelta(minutes=5, seconds=30)  # 'late' is in the index, 'fresh' not yet
+    assert ids(reader.read(tut.connector())) == [late]
+    fake.now = t0 + timedelta(minutes=8)
+    assert ids(reader.read(tut.connector())) == [fresh]
+    fake.now = t0 + timedelta(minutes=20)
+    assert reader.read(tut.connector()) == []

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -120,6 +121,8 @@ class JiraClient:
         self.monotonic = monotonic
         self.base = settings.server.rstrip("/")
         self.calls = 0
+        #: the server's clock (its ``Date`` header) on the latest answer, None until one carried it
+        self.server_time: datetime | None = None
         kwargs: dict[str, Any] = {
             "server": self.base,
             "timeout": settings.timeout,
@@ -223,6 +226,7 @@ class JiraClient:
             raise RetriableConnectorError(f"{what}: {type(exc).__name__}") from None
         if response.status_code >= 400:  # pragma: no cover - raise_on_error raises first
             return self._failed(response.status_code, response, write, what)
+        self.server_time = _server_time(response)
         if not response.content:
             return None
         try:
@@ -246,3 +250,15 @@ class JiraClient:
                 f"{what}: HTTP {status}: {reason}" if reason else f"{what}: HTTP {status}"
             )
         raise Refused(what, status, reason)
+
+
+def _server_time(response: requests.Response) -> datetime | None:
+    """The instant a ``Date`` header names (UTC), or None when it is missing or unreadable."""
+    text = response.headers.get("Date")
+    if not text:
+        return None
+    try:
+        at = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return at.astimezone(UTC) if at.tzinfo is not None else None

@@ -345,6 +345,8 @@ def read_changed(
     t = translator(conn)
     reconcile = list(dict.fromkeys(conn.recently_written))[-RECONCILE_MAX:]
     written_before = set(conn.recently_written)
+    indexed_at: datetime | None = None  # the server's clock on the read's first search answer
+    searched = False
     restart = True
     while restart:
         restart = False
@@ -357,6 +359,9 @@ def read_changed(
         for beans in search_beans(
             conn, jql, fields=t.search_fields, expand=["changelog"], reconcile=reconcile
         ):
+            if not searched:
+                searched = True
+                indexed_at = getattr(conn.api, "server_time", None)
             fresh: list[dict[str, Any]] = []
             stop = False
             for bean in beans:
@@ -393,13 +398,27 @@ def read_changed(
             if conn.writes != writes and not beans.last:
                 restart = True
                 break
-    # every issue changed up to `until` was read: whatever the roster has and the scope lost was deleted
-    # (or moved out of scope). A read the engine stops early never gets here, and sweeps next time.
+    # every issue changed up to `until` was read, and every issue changed before the first search was
+    # answered was in the index then, but for search lag (which the overlap covers): the next read can
+    # start there, instead of at the latest update read, which may lie long before (casewarden's own
+    # bulk writes, read in the next cycle, would otherwise be searched again cycle after cycle until
+    # some newer change moved the window on). Both instants: `until` caps what this read took, the
+    # server's clock (its Date header, not ours) what the index could hold.
+    advanced = False
+    if indexed_at is not None:
+        reached = min(until, indexed_at)
+        if window.since is None or reached > window.since:
+            window.since = reached
+            advanced = True
+    # whatever the roster has and the scope lost was deleted (or moved out of scope). A read the
+    # engine stops early never gets here, and sweeps (and advances) next time.
     if window.roster:
         present = set(_all_ids(conn))
         deleted = sorted(window.roster - present)
         window.roster &= present
         yield Page([], window.resume(), [Gone(str(i), "deleted") for i in deleted])
+    elif advanced:
+        yield Page([], window.resume(), [])
     conn.recently_written = [i for i in conn.recently_written if i not in reconcile]
 
 

@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -153,6 +154,10 @@ class FakeJira:
         self.bulk_duration = timedelta(seconds=0)  # how long a bulk edit task runs (fake time)
         self.bulk_tasks: dict[str, BulkTask] = {}
         self.sleeps: list[float] = []  # what ``sleep`` was asked to wait, in order
+        #: answer with the server's clock in a ``Date`` header, as Jira does. Off by default: the shared
+        #: suites' harness stamps changes at any instant (before ``now`` too), which a real server never
+        #: does, and a reader trusting the clock would rightly take those for already indexed.
+        self.send_date = False
 
     # -- time --------------------------------------------------------------------------------------
     @property
@@ -231,6 +236,8 @@ class FakeJira:
         except ApiError as error:
             reply = Reply(error.status, error.body)
         headers = {"Content-Type": "application/json;charset=UTF-8", **reply.headers}
+        if self.send_date:
+            headers["Date"] = format_datetime(self.now.astimezone(UTC), usegmt=True)
         text = "" if reply.body is None else json.dumps(reply.body)
         self.log.append(
             LoggedCall(
