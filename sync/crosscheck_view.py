@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from casewarden.policy.explain import Table
 from casewarden.sync.crosscheck import TrackerCrossCheck
-from casewarden.sync.report import human_duration
+from casewarden.sync.report import fmt_instant, human_duration
 
 #: disagreements listed per tracker; the summary row counts them all
 SHOWN = 50
-
-
-def _instant(t: datetime | None) -> str:
-    return t.strftime("%Y-%m-%d %H:%M UTC") if t is not None else "-"
 
 
 def crosscheck_tables(results: Sequence[TrackerCrossCheck], tolerance: float) -> list[Table]:
@@ -45,8 +40,8 @@ def crosscheck_tables(results: Sequence[TrackerCrossCheck], tolerance: float) ->
                 d.case_id,
                 d.metric,
                 d.source,
-                _instant(d.ours),
-                _instant(d.theirs),
+                fmt_instant(d.ours),
+                fmt_instant(d.theirs),
                 ("+" if d.delta > 0 else "") + human_duration(d.delta) if d.delta is not None else "-",
                 d.why,
                 d.url,

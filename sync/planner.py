@@ -85,12 +85,13 @@ def desired_fields(ev: Evaluation, escalation_floor: int = 0) -> dict[str, str |
     return out
 
 
-def flag_tags(ev: Evaluation, prefix: str, escalation_floor: int = 0) -> set[str]:
-    """The tags that mirror the case's breach and escalation flags: one per breached target, and one for
-    the escalation level reached. Trackers filter views and queues on tags far better than on text."""
-    tags = {prefix + "breached_" + _tag_part(t.name) for t in ev.targets if t.state is TargetState.BREACHED}
-    level = max(ev.escalation.level if ev.escalation else 0, escalation_floor) if ev.escalation else 0
-    if level > 0:
+def flag_tags(desired: dict[str, str | None], prefix: str) -> set[str]:
+    """The tags that mirror the case's breach and escalation flags (from :func:`desired_fields`): one per
+    breached target, and one for the escalation level reached. Trackers filter views and queues on tags
+    far better than on text."""
+    tags = {prefix + "breached_" + _tag_part(name) for name in (desired["breached"] or "").split(",") if name}
+    level = desired["escalation_level"]
+    if level and int(level) > 0:
         tags.add(f"{prefix}escalation_{level}")
     return tags
 
@@ -99,10 +100,10 @@ def _tag_part(name: str) -> str:
     return re.sub(r"[^a-z0-9_-]+", "_", name.lower()).strip("_") or "target"
 
 
-def _flag_tag_changes(tc: TrackerCase, ev: Evaluation, prefix: str, escalation_floor: int) -> list[Change]:
+def _flag_tag_changes(tc: TrackerCase, desired: dict[str, str | None], prefix: str) -> list[Change]:
     """Add the flag tags the case should carry and remove the ones it no longer should, leaving every
     other tag alone; plain (unkeyed) changes, since repeating them is harmless."""
-    want = flag_tags(ev, prefix, escalation_floor)
+    want = flag_tags(desired, prefix)
     managed = {t for t in tc.tags if t.startswith((prefix + "breached_", prefix + "escalation_"))}
     cid = tc.case.id
     return [
@@ -129,7 +130,8 @@ def plan_case(
         plan.changes.append(
             Change(cid, ChangeKind.SET_LEVEL, ev.level, reason=f"intake: no level set, {ev.level} by default")
         )
-    for logical, value in desired_fields(ev, escalation_floor).items():
+    desired = desired_fields(ev, escalation_floor)
+    for logical, value in desired.items():
         name = tracker.fields.tracker_name(logical)
         if name is None:
             continue
@@ -138,7 +140,7 @@ def plan_case(
                 Change(cid, ChangeKind.SET_FIELD, value, field=name, reason=_field_reason(logical, value, ev))
             )
     if tracker.fields.flag_tags:
-        plan.changes.extend(_flag_tag_changes(tc, ev, tracker.fields.flag_tags, escalation_floor))
+        plan.changes.extend(_flag_tag_changes(tc, desired, tracker.fields.flag_tags))
     for action in ev.due:
         key = str(action.key)
         if (

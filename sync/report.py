@@ -350,13 +350,13 @@ def _fmt_pct(p: float | None) -> str:
     return "–" if p is None else f"{p:.1f}%"
 
 
-def _fmt_instant(t: datetime | None) -> str:
+def fmt_instant(t: datetime | None) -> str:
     return "–" if t is None else t.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _period_text(report: Report) -> str:
-    start = "the beginning" if report.since is None else _fmt_instant(report.since)
-    return f"cases opened from {start} to {_fmt_instant(report.until)}"
+    start = "the beginning" if report.since is None else fmt_instant(report.since)
+    return f"cases opened from {start} to {fmt_instant(report.until)}"
 
 
 def _runs_text(runs: RunSummary) -> str:
@@ -366,7 +366,7 @@ def _runs_text(runs: RunSummary) -> str:
     plural = "" if runs.count == 1 else "s"
     return (
         f"{runs.count} run{plural} ({statuses}); last #{runs.last_id} {runs.last_status} "
-        f"({runs.last_mode}), started {_fmt_instant(runs.last_started_at)}"
+        f"({runs.last_mode}), started {fmt_instant(runs.last_started_at)}"
     )
 
 
@@ -482,8 +482,8 @@ def report_tables(report: Report, worst: int = WORST_BREACHES) -> list[Table]:
                 p(b.case_id),
                 p(b.level),
                 p(b.target),
-                _fmt_instant(b.due_at),
-                _fmt_instant(b.met_at) if b.met_at else "not yet",
+                fmt_instant(b.due_at),
+                fmt_instant(b.met_at) if b.met_at else "not yet",
                 _late_text(b),
             )
             for b in listed
@@ -974,7 +974,7 @@ def report_as_html(report: Report, max_breaches: int = HTML_BREACH_ROWS) -> str:
             _e(report.runs.count),
             "",
             _e(
-                f"last {report.runs.last_status} {_fmt_instant(report.runs.last_started_at)}"
+                f"last {report.runs.last_status} {fmt_instant(report.runs.last_started_at)}"
                 if report.runs.count
                 else "none in the period"
             ),
@@ -1032,8 +1032,8 @@ def report_as_html(report: Report, max_breaches: int = HTML_BREACH_ROWS) -> str:
             f"<code>{_e(b.case_id)}</code>",
             _e(b.level),
             _e(b.target),
-            _e(_fmt_instant(b.due_at)),
-            _e(_fmt_instant(b.met_at)) if b.met_at else '<span class="badge">not met</span>',
+            _e(fmt_instant(b.due_at)),
+            _e(fmt_instant(b.met_at)) if b.met_at else '<span class="badge">not met</span>',
             f'<span title="{_e(f"{b.late_seconds:.0f} s")}">{_e(_late_text(b))}</span>',
         ]
         for b in shown

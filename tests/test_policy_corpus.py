@@ -53,23 +53,26 @@ def _from_comments(path: Path) -> Expectation | None:
     )
 
 
-def _expectations() -> dict[str, Expectation]:
-    side = YAML(typ="safe").load(SIDECAR.read_text(encoding="utf-8"))
+def read_expectations(corpus: Path) -> dict[str, Expectation]:
+    """Every corpus file's expected answer: from its ``# expect:`` line, or from the folder's
+    ``expectations.yaml`` for files that cannot hold a comment. Shared by the deployment corpus."""
+    sidecar = corpus / "expectations.yaml"
+    side = YAML(typ="safe").load(sidecar.read_text(encoding="utf-8"))
     out: dict[str, Expectation] = {}
-    for path in sorted(CORPUS.glob("*.yaml")):
-        if path == SIDECAR:
+    for path in sorted(corpus.glob("*.yaml")):
+        if path == sidecar:
             continue
         if path.name in side:
             spec = side[path.name]
             out[path.name] = Expectation(spec["line"], spec["path"], (spec["message"], *spec.get("also", [])))
         else:
             found = _from_comments(path)
-            assert found is not None, f"{path.name}: no '# expect:' line and no entry in {SIDECAR.name}"
+            assert found is not None, f"{path.name}: no '# expect:' line and no entry in {sidecar.name}"
             out[path.name] = found
     return out
 
 
-EXPECTATIONS = _expectations()
+EXPECTATIONS = read_expectations(CORPUS)
 
 
 def test_the_corpus_is_big_enough_and_every_sidecar_entry_has_a_file() -> None:
@@ -78,12 +81,19 @@ def test_the_corpus_is_big_enough_and_every_sidecar_entry_has_a_file() -> None:
     assert set(side) <= set(EXPECTATIONS)
 
 
-def assert_answered(result: Result, path: Path, expected: Expectation) -> None:
-    """Exit 1, no traceback, and exactly one problem line naming file, line, field and the message."""
-    assert result.exit_code == 1, result.output
+def assert_answered(
+    result: Result, path: Path, expected: Expectation, *, exit_code: int = 1, nothing_else: bool = False
+) -> None:
+    """The exit code, no traceback, and exactly one problem line naming file, line, field and the
+    message (``nothing_else``: and no other line on stderr)."""
+    assert result.exit_code == exit_code, result.output
     assert isinstance(result.exception, SystemExit), repr(result.exception)
     assert "Traceback" not in result.output
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error ")]
+    errors = [
+        line
+        for line in result.stderr.splitlines()
+        if (line.strip() if nothing_else else line.startswith("error "))
+    ]
     assert len(errors) == 1, "\n".join(errors)
     [error] = errors
     where = f"error {path}:"

@@ -152,7 +152,7 @@ def _bulk(
         for g in batch
         if g.case_id in issues and str(g.case_id).isdigit() and _only_plain_labels(g)
         for c in g.changes
-        if c.kind in bulk.LABEL_KINDS and c.case_id == g.case_id and refusal(c) is None
+        if c.case_id == g.case_id and refusal(c) is None  # all labels: _only_plain_labels
     ]
     groups = bulk.plan_groups(conn, candidates)
     if not groups or not bulk.bulk_allowed(conn):
